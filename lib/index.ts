@@ -1,0 +1,6 @@
+/**
+ * lgd-workspace: learned iterative image restoration in TypeScript.
+ * Import everything from the package name: `import { initEngine, loadImages, psnr } from 'lgd-workspace'`.
+ */
+export * from './engine';
+export * from './io';

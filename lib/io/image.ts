@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import sharp from 'sharp';
+import { tf } from '../engine/tf';
+import { writeFileAtomic } from './files';
+
+/** Re-exported for convenience: see {@link ./files}. */
+export { writeFileAtomic };
+
+
+
+/** Number of channels of a loaded image: 1 = gray, 3 = color (RGB). */
+export type Channels = 1 | 3;
+
+/** Options of {@link readImage}. */
+export interface ReadImageOptions {
+  /** 1 = gray (BT.601 luma of a color file, as sharp's `grayscale`), 3 = RGB; default: the file's own (gray files stay gray). */
+  channels?: Channels;
+}
+
+/** Raw 8-bit pixels of an image file, HWC order. */
+export interface RawImage {
+  data: Uint8Array;
+  height: number;
+  width: number;
+  channels: Channels;
+}
+
+/**
+ * Decodes an image file (png, jpg, bmp, ...) to 8-bit HWC pixels.
+ * A missing, unreadable or corrupt file is an error that names the file.
+ */
+export async function readRaw(file: string, options: ReadImageOptions = {}): Promise<RawImage> {
+  if (!fs.existsSync(file)) throw new Error(`image file not found: ${file}`);
+  try {
+    let img = sharp(file, { failOn: 'error' });
+    const meta = await img.metadata();
+    const fileChannels: Channels = (meta.channels ?? 3) <= 2 && !meta.isPalette ? 1 : 3;
+    const channels = options.channels ?? fileChannels;
+    img = img.removeAlpha();
+    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== channels) {
+      throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
+    }
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels };
+  } catch (err) {
+    throw new Error(`cannot decode image ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads an image file as a float32 NHWC tensor `[1, h, w, c]` with values in [0, 1].
+ * @example
+ * const x = await readImage('data/denoise/test/BSD68/test001.png', { channels: 1 }); // [1, 321, 481, 1]
+ */
+export async function readImage(file: string, options: ReadImageOptions = {}): Promise<tf.Tensor4D> {
+  const raw = await readRaw(file, options);
+  const values = new Float32Array(raw.data.length);
+  for (let i = 0; i < values.length; i++) values[i] = raw.data[i] / 255;
+  return tf.tensor4d(values, [1, raw.height, raw.width, raw.channels]);
+}
+
+/** Converts a `[h, w, c]` or `[1, h, w, c]` tensor in [0, 1] to 8-bit pixels (rounded, clipped). */
+export function toUint8(image: tf.Tensor): RawImage {
+  const shape = image.shape;
+  const [h, w, c] = shape.length === 4 ? shape.slice(1) : shape;
+  if ((shape.length !== 3 && !(shape.length === 4 && shape[0] === 1)) || (c !== 1 && c !== 3)) {
+    throw new Error(`toUint8: expected an image [h, w, c] or [1, h, w, c] with c = 1 or 3, got [${shape.join(', ')}]`);
+  }
+  const src = image.dataSync();
+  const data = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(src[i] * 255)));
+  return { data, height: h, width: w, channels: c as Channels };
+}
+
+/** Encodes 8-bit pixels as PNG. */
+export async function encodePng(raw: RawImage): Promise<Buffer> {
+  return sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).png().toBuffer();
+}
+
+/** Writes a `[h, w, c]` or `[1, h, w, c]` tensor in [0, 1] as an 8-bit PNG (atomically). */
+export async function writeImage(image: tf.Tensor, file: string): Promise<void> {
+  writeFileAtomic(file, await encodePng(toUint8(image)));
+}
