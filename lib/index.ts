@@ -4,3 +4,4 @@
  */
 export * from './engine';
 export * from './io';
+export * from './metrics';
