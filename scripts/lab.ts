@@ -1,0 +1,47 @@
+/**
+ * `npm run lab [-- ARGS]`: Jupyter Notebook on notebooks/ with the project-local tslab kernel.
+ * Extra arguments go to `jupyter notebook` (e.g. `--no-browser --ip=0.0.0.0 --port=8888`).
+ * Run as root, `--allow-root` is added. Set-up (jupyter, kernel) is done by `npm run lab` first.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { JUPYTER_DATA, KERNEL_DIR, NOTEBOOKS_DIR, ROOT, jupyterEnv } from './setup';
+
+function main(): void {
+  const extra = process.argv.slice(2);
+  if (!fs.existsSync(path.join(KERNEL_DIR, 'kernel.json'))) {
+    console.error('lab: the tslab kernelspec is missing; run `npm run setup -- --only jupyter,kernel` (npm run lab does this)');
+    process.exit(1);
+  }
+  fs.mkdirSync(NOTEBOOKS_DIR, { recursive: true });
+  const args = ['notebook', `--notebook-dir=${NOTEBOOKS_DIR}`];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && !extra.some((a) => a.startsWith('--allow-root') || a.startsWith('--NotebookApp.allow_root'))) args.push('--allow-root');
+  // Hide notebooks/node_modules (the generated type stub, see setup.ts) from the file tree; Notebook 6's defaults + it.
+  if (!extra.some((a) => a.includes('hide_globs'))) {
+    args.push(`--ContentsManager.hide_globs=['node_modules','__pycache__','*.pyc','*.pyo','.DS_Store','*.so','*.dylib','*~']`);
+  }
+  args.push(...extra);
+  console.log(`lab: jupyter ${args.filter((a) => !a.includes('hide_globs')).join(' ')}  (kernel "TypeScript (lgd-workspace)", JUPYTER_PATH=${path.relative(ROOT, JUPYTER_DATA)})`);
+  // Debian's jupyter-notebook (classic Notebook 6) provides `jupyter notebook`; fall back to `jupyter-notebook`.
+  const start = (cmd: string, argv: string[], fallback?: () => void) => {
+    let failed = false;
+    const child = spawn(cmd, argv, { stdio: 'inherit', env: jupyterEnv(), cwd: NOTEBOOKS_DIR });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      failed = true;
+      if (e.code === 'ENOENT' && fallback) return fallback();
+      console.error(`lab: cannot start ${cmd}: ${e.message}. Install Jupyter: npm run setup -- --only jupyter`);
+      process.exit(1);
+    });
+    child.on('exit', (code, signal) => {
+      if (!failed) process.exit(code ?? (signal ? 1 : 0));
+    });
+    process.on('SIGTERM', () => child.kill('SIGTERM'));
+  };
+  // Ctrl-C in the terminal reaches Jupyter itself (it asks to confirm); stay alive until it exits.
+  process.on('SIGINT', () => undefined);
+  start('jupyter', args, () => start('jupyter-notebook', args.slice(1)));
+}
+
+main();
