@@ -5,3 +5,4 @@
 export * from './engine';
 export * from './io';
 export * from './metrics';
+export * from './report';

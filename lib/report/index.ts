@@ -1,0 +1,9 @@
+/**
+ * Reporting for notebooks and scripts: inline display in tslab, plotly figures (HTML/PNG/SVG
+ * export via headless Chromium), image grids (PNG via sharp) and results tables (CSV + Markdown,
+ * danfojs DataFrames). Every file is written atomically.
+ */
+export * from './display';
+export * from './figures';
+export * from './grid';
+export * from './tables';

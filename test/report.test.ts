@@ -1,0 +1,241 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+import { tf } from '../lib/engine/tf';
+import {
+  ResultRow,
+  TABLE_COLUMNS,
+  browserTimings,
+  chromiumPath,
+  closeBrowser,
+  figureHtml,
+  hasChromium,
+  imageGrid,
+  isNotebook,
+  lineFigure,
+  pivotTable,
+  readTable,
+  saveFigure,
+  saveImageGrid,
+  saveTable,
+  showBundle,
+  showFigure,
+  tableToCsv,
+  toDataFrame,
+  validateRows,
+} from '../lib/report';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function pngSize(buf: Buffer): { width: number; height: number } {
+  assert.ok(buf.subarray(0, 8).equals(PNG_SIGNATURE), 'PNG signature');
+  assert.equal(buf.toString('latin1', 12, 16), 'IHDR');
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
+
+const ROWS: ResultRow[] = [
+  { task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'LGD', psnr: 28.912345, ssim: 0.8123, source: 'measured' },
+  { task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'DnCNN', psnr: 29.23, ssim: null, source: 'Zhang et al., "Beyond a Gaussian Denoiser" 2017, Table 3' },
+  { task: 'denoise', dataset: 'Set12', setting: 'sigma=25', method: 'LGD', psnr: 30.1, ssim: 0.85, source: 'measured' },
+  { task: 'denoise', dataset: 'BSD68', setting: 'sigma=50', method: 'LGD', psnr: 25.5, ssim: 0.7, source: 'measured' },
+  { task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'DnCNN', psnr: 29.1, ssim: 0.82, source: 'measured' },
+];
+
+describe('report', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-report-'));
+  });
+  after(async () => {
+    await closeBrowser();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('display', () => {
+    it('is off outside a tslab kernel and show* calls are no-ops', () => {
+      assert.equal(isNotebook(), false);
+      assert.equal(showBundle({ 'text/plain': 'x' }), false);
+    });
+  });
+
+  describe('tables', () => {
+    it('round-trips through csv with exact columns and row order', () => {
+      const files = saveTable(ROWS, 'denoise', { dir });
+      assert.equal(files.csv, path.join(dir, 'denoise.csv'));
+      const csv = fs.readFileSync(files.csv, 'utf8');
+      const lines = csv.trimEnd().split('\n');
+      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source');
+      assert.equal(lines.length, ROWS.length + 1);
+      assert.equal(lines[1], 'denoise,BSD68,sigma=25,LGD,28.912345,0.8123,measured');
+      assert.equal(lines[2], 'denoise,BSD68,sigma=25,DnCNN,29.23,,"Zhang et al., ""Beyond a Gaussian Denoiser"" 2017, Table 3"');
+      assert.deepEqual(readTable('denoise', { dir }), ROWS);
+      assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temp files left');
+    });
+
+    it('writes a pivoted markdown table with source footnotes', () => {
+      saveTable(ROWS, 'denoise-md', { dir, title: 'Gaussian denoising' });
+      const md = fs.readFileSync(path.join(dir, 'denoise-md.md'), 'utf8');
+      assert.match(md, /^### Gaussian denoising/);
+      assert.match(md, /Task: denoise/);
+      assert.match(md, /\| dataset \| setting \| LGD \| DnCNN \[1\] \| DnCNN \|/);
+      assert.match(md, /\| BSD68 \| sigma=25 \| 28\.91 \/ 0\.8123 \| 29\.23 \/ – \| 29\.10 \/ 0\.8200 \|/);
+      assert.match(md, /\| Set12 \| sigma=25 \| 30\.10 \/ 0\.8500 \|  \|  \|/);
+      assert.match(md, /\| BSD68 \| sigma=50 \| 25\.50 \/ 0\.7000 \|/);
+      assert.match(md, /\[1\] Zhang et al\., "Beyond a Gaussian Denoiser" 2017, Table 3/);
+      const p = pivotTable(ROWS);
+      assert.deepEqual(p.keyColumns, ['dataset', 'setting']);
+      assert.equal(p.rows.length, 3);
+    });
+
+    it('adds a task column when there are several tasks', () => {
+      const rows = [...ROWS, { task: 'deblur', dataset: 'Set12', setting: 'gauss-1.6', method: 'LGD', psnr: 27, ssim: 0.8, source: 'measured' }];
+      assert.deepEqual(pivotTable(rows).keyColumns, ['task', 'dataset', 'setting']);
+      assert.match(tableToCsv(rows), /\ndeblur,Set12,gauss-1\.6,LGD,27,0\.8,measured\n$/);
+    });
+
+    it('rejects invalid rows with errors naming row and column', () => {
+      const bad = (patch: Record<string, unknown>): ResultRow[] => [ROWS[0], { ...ROWS[2], ...patch } as unknown as ResultRow];
+      assert.throws(() => saveTable(bad({ psnr: 'high' }), 'bad', { dir }), /row 1 \(method "LGD"\): column "psnr" must be a finite number or null/);
+      assert.throws(() => validateRows(bad({ PSNR: 3 })), /row 1 .*unknown column "PSNR"/);
+      assert.throws(() => validateRows(bad({ source: '' })), /row 1 .*column "source" must be a non-empty string/);
+      assert.throws(() => validateRows(bad({ ssim: 1.5 })), /column "ssim" = 1\.5 is outside \[-1, 1\]/);
+      assert.throws(() => validateRows(bad({ psnr: null, ssim: null })), /both missing/);
+      assert.throws(() => validateRows([ROWS[0], ROWS[0]]), /row 1 .*duplicate of row 0/);
+      const missing = { ...ROWS[0] } as Partial<ResultRow>;
+      delete missing.dataset;
+      assert.throws(() => validateRows([missing as ResultRow]), /row 0 .*missing column "dataset"/);
+      assert.ok(!fs.existsSync(path.join(dir, 'bad.csv')), 'nothing written for invalid rows');
+    });
+
+    it('rejects a csv with a wrong header', () => {
+      fs.writeFileSync(path.join(dir, 'wrong.csv'), 'task,dataset,method,psnr\n');
+      assert.throws(() => readTable('wrong', { dir }), /header is "task,dataset,method,psnr", expected "task,dataset,setting,method,psnr,ssim,source"/);
+    });
+
+    it('builds danfojs DataFrames without disturbing the library tf', () => {
+      const before = tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]; // initializes the backend
+      const engine = tf.engine();
+      const backend = tf.getBackend();
+      const df = toDataFrame(ROWS);
+      assert.deepEqual(df.columns, [...TABLE_COLUMNS]);
+      assert.deepEqual(df.shape, [ROWS.length, TABLE_COLUMNS.length]);
+      assert.equal(tf.engine(), engine, 'same tfjs engine');
+      assert.equal(tf.getBackend(), backend, 'same backend');
+      assert.equal(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0], before);
+      // danfojs' tfjs (aliased @tensorflow/tfjs-node) shares the core with the library.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const danfoTf = require('@tensorflow/tfjs-node') as typeof tf;
+      assert.equal(danfoTf.engine(), engine);
+      assert.equal(danfoTf.Tensor, tf.Tensor);
+    });
+  });
+
+  describe('image grid', () => {
+    it('composes gray and color images with captions into a PNG of the expected size', async () => {
+      const gray = tf.fill([20, 30, 1], 0.5);
+      const color = tf.randomUniform([1, 20, 30, 3]);
+      const small = tf.zeros([10, 10, 1]);
+      const grid = await imageGrid(
+        [
+          { label: 'test001', images: [{ tensor: gray, caption: 'clean' }, { tensor: color, caption: 'noisy 20.17 dB' }] },
+          { label: 'test002', images: [{ tensor: small, caption: 'LGD 29.84 dB' }, color] },
+        ],
+        { scale: 2, gap: 4, fontSize: 12 },
+      );
+      assert.equal(grid.rows, 2);
+      assert.equal(grid.columns, 2);
+      assert.deepEqual(grid.captions, [['clean', 'noisy 20.17 dB'], ['LGD 29.84 dB', '']]);
+      const size = pngSize(grid.png);
+      assert.deepEqual(size, { width: grid.width, height: grid.height });
+      // 2 columns of 60 px + gaps + label column; 2 rows of 40 px + caption bands + gaps.
+      assert.equal(grid.height, 4 + (40 + 18 + 4) * 2);
+      assert.ok(grid.width > 4 + (60 + 4) * 2, `width ${grid.width} includes the label column`);
+      const meta = await sharp(grid.png).metadata();
+      assert.equal(meta.channels, 3);
+      const file = await saveImageGrid(grid, 'grid', { dir });
+      assert.equal(file, path.join(dir, 'grid.png'));
+      assert.deepEqual(pngSize(fs.readFileSync(file)), size);
+      tf.dispose([gray, color, small]);
+    });
+
+    it('accepts a flat list of tensors as one row', async () => {
+      const a = tf.ones([8, 12, 3]);
+      const file = await saveImageGrid([a, a, a], 'flat', { dir, gap: 0 });
+      assert.deepEqual(pngSize(fs.readFileSync(file)), { width: 36, height: 8 });
+      a.dispose();
+    });
+
+    it('rejects a non-image', async () => {
+      await assert.rejects(imageGrid([{ images: [tf.zeros([4, 4, 2])] }]), /toUint8: expected an image/);
+      await assert.rejects(imageGrid([{ images: [{ caption: 'x' } as never] }]), /row 0, image 0 is not an image/);
+    });
+  });
+
+  describe('figures', () => {
+    const fig = lineFigure({
+      title: 'PSNR vs iteration',
+      xLabel: 'iteration',
+      yLabel: 'PSNR (dB)',
+      series: [
+        { name: 'LGD', y: [20.1, 25.3, 27.8, 28.9] },
+        { name: 'gradient descent', x: [0, 1, 2, 3], y: [20.1, 21.0, 21.8, 22.5], dash: 'dash' },
+      ],
+    });
+
+    it('builds line figures and standalone html', () => {
+      assert.equal(fig.data.length, 2);
+      assert.deepEqual(fig.data[0].x, [0, 1, 2, 3]);
+      assert.throws(() => lineFigure({ series: [{ name: 'a', x: [1, 2], y: [1] }] }), /2 x values but 1 y values/);
+      const html = figureHtml(fig, 'conv');
+      assert.match(html, /^<!doctype html>/);
+      assert.match(html, /Plotly\.newPlot\("figure"/);
+      assert.ok(html.length > 1e6, 'plotly.js is inlined');
+    });
+
+    it('is a no-op to show a figure outside a notebook', async () => {
+      assert.equal(await showFigure(fig), false);
+    });
+
+    it('exports html, png and svg with headless Chromium', async function () {
+      if (!hasChromium()) {
+        console.log(`      (skipped: no Chromium at ${chromiumPath()}; install Debian chromium: apt-get install chromium, or set LGD_CHROMIUM)`);
+        this.skip();
+      }
+      const t0 = Date.now();
+      const files = await saveFigure(fig, 'convergence', { dir, width: 640, height: 400 });
+      const first = Date.now() - t0;
+      assert.deepEqual(files, {
+        html: path.join(dir, 'convergence.html'),
+        png: path.join(dir, 'convergence.png'),
+        svg: path.join(dir, 'convergence.svg'),
+      });
+      assert.deepEqual(pngSize(fs.readFileSync(files.png as string)), { width: 640, height: 400 });
+      const svg = fs.readFileSync(files.svg as string, 'utf8');
+      assert.ok(svg.startsWith('<svg'), `svg starts with <svg: ${svg.slice(0, 40)}`);
+      assert.match(svg, /PSNR vs iteration/);
+      const t1 = Date.now();
+      const again = await saveFigure(fig, 'convergence2x', { dir, formats: ['png'], scale: 2 });
+      const second = Date.now() - t1;
+      assert.deepEqual(pngSize(fs.readFileSync(again.png as string)), { width: 1440, height: 900 });
+      const t = browserTimings();
+      console.log(
+        `      timings: chromium launch ${t?.launchMs} ms, plotly load ${t?.plotlyLoadMs} ms, ` +
+          `first saveFigure (html+png+svg, incl. launch) ${first} ms, second (png) ${second} ms`,
+      );
+    });
+
+    it('reports a clear error when Chromium is missing', async () => {
+      await closeBrowser();
+      const saved = process.env.LGD_CHROMIUM;
+      process.env.LGD_CHROMIUM = path.join(dir, 'no-such-chromium');
+      try {
+        await assert.rejects(saveFigure(fig, 'nochrome', { dir, formats: ['png'] }), /install Debian chromium: apt-get install chromium.*LGD_CHROMIUM/);
+      } finally {
+        if (saved === undefined) delete process.env.LGD_CHROMIUM;
+        else process.env.LGD_CHROMIUM = saved;
+      }
+    });
+  });
+});
