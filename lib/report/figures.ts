@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { projectRoot, resultsDir } from '../io/paths';
 import type { Browser, Page } from 'playwright-core';
 import { writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, jsonForScript, showBundle } from './display';
@@ -280,7 +281,7 @@ export async function renderFigure(fig: Figure, format: ImageFormat, options: Re
  * A standalone HTML page showing the figure interactively, with plotly.js inlined (about 4.7 MB;
  * opens offline).
  */
-export function figureHtml(fig: Figure, title = 'figure'): string {
+export function figureHtml(fig: Figure, title = 'figure', plotlySrc?: string): string {
   checkFigure(fig);
   const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
   return [
@@ -288,7 +289,7 @@ export function figureHtml(fig: Figure, title = 'figure'): string {
     '<html><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title>`,
     '<style>html,body{margin:0;height:100%}#figure{width:100%;height:100%}</style>',
-    plotlyScriptTag(),
+    plotlySrc ? `<script src="${escapeHtml(plotlySrc)}"></script>` : plotlyScriptTag(),
     '</head><body><div id="figure"></div>',
     `<script>Plotly.newPlot("figure", ${jsonForScript(fig.data)}, ${jsonForScript(fig.layout ?? {})}, ${jsonForScript(config)});</script>`,
     '</body></html>',
@@ -296,9 +297,23 @@ export function figureHtml(fig: Figure, title = 'figure'): string {
   ].join('\n');
 }
 
+/**
+ * The `<script src>` that an HTML figure saved in `dir` uses to load plotly: a relative link to
+ * the project's installed `plotly.js-dist-min` (so committed figures stay small; they open in a
+ * browser from any clone after `npm ci`), or undefined (inline plotly) when `dir` is outside the
+ * project.
+ */
+function plotlyLink(dir: string): string | undefined {
+  const rel = path.relative(path.resolve(dir), plotlyPath());
+  const inside = !path.relative(projectRoot(), path.resolve(dir)).startsWith('..');
+  return inside ? rel.split(path.sep).join('/') : undefined;
+}
+
 /** Options of {@link saveFigure}. */
 export interface SaveFigureOptions extends RenderOptions {
-  /** Output folder; default `results/figures` (relative to the working directory). */
+  /** Inline plotly.js (about 4.8 MB) in the HTML file instead of linking the installed copy (default false; figures saved outside the project always inline it). */
+  inlinePlotly?: boolean;
+  /** Output folder; default `results/figures` of the project. */
   dir?: string;
   /** Formats to write; default `['html', 'png', 'svg']`. */
   formats?: FigureFormat[];
@@ -307,7 +322,10 @@ export interface SaveFigureOptions extends RenderOptions {
 }
 
 /** Default folder of saved figures and image grids. */
-export const FIGURES_DIR = path.join('results', 'figures');
+/** Where figures go by default: `results/figures` of the project (whatever the cwd; see `resultsDir`). */
+export function figuresDir(): string {
+  return path.join(resultsDir(), 'figures');
+}
 
 /** Checks a file base name: non-empty, no folders, no characters that are unsafe in file names. */
 export function checkName(name: string, what: string): void {
@@ -327,7 +345,7 @@ export function checkName(name: string, what: string): void {
 export async function saveFigure(fig: Figure, name: string, options: SaveFigureOptions = {}): Promise<Partial<Record<FigureFormat, string>>> {
   checkName(name, 'saveFigure');
   checkFigure(fig);
-  const dir = options.dir ?? FIGURES_DIR;
+  const dir = options.dir ?? figuresDir();
   const formats = options.formats ?? ['html', 'png', 'svg'];
   const known: FigureFormat[] = ['html', 'png', 'svg'];
   for (const f of formats) {
@@ -337,7 +355,7 @@ export async function saveFigure(fig: Figure, name: string, options: SaveFigureO
   let png: Buffer | undefined;
   for (const format of formats) {
     const file = path.join(dir, `${name}.${format}`);
-    if (format === 'html') writeFileAtomic(file, figureHtml(fig, name));
+    if (format === 'html') writeFileAtomic(file, figureHtml(fig, name, options.inlinePlotly ? undefined : plotlyLink(dir)));
     else if (format === 'png') writeFileAtomic(file, (png = await renderFigure(fig, 'png', options)));
     else writeFileAtomic(file, await renderFigure(fig, 'svg', options));
     written[format] = file;

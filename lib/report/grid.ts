@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { tf } from '../engine/tf';
 import { RawImage, toUint8, writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, showPng } from './display';
-import { FIGURES_DIR, checkName } from './figures';
+import { figuresDir, checkName } from './figures';
 
 /** An image with an optional caption: a tensor `[h, w, c]` / `[1, h, w, c]` in [0, 1] (c = 1 or 3) or 8-bit pixels. */
 export interface GridImage {
@@ -273,7 +273,7 @@ function isGrid(x: unknown): x is ImageGrid {
 export async function saveImageGrid(grid: ImageGrid | GridInput, name: string, options: SaveImageGridOptions = {}): Promise<string> {
   checkName(name, 'saveImageGrid');
   const g = isGrid(grid) ? grid : await imageGrid(grid, options);
-  const file = path.join(options.dir ?? FIGURES_DIR, `${name}.png`);
+  const file = path.join(options.dir ?? figuresDir(), `${name}.png`);
   writeFileAtomic(file, g.png);
   if (options.show !== false && isNotebook()) showPng(g.png);
   return file;

@@ -14,6 +14,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { resultsDir } from '../io/paths';
 import type * as Dfd from 'danfojs-node';
 import { writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, showBundle } from './display';
@@ -47,7 +48,10 @@ export interface ResultRow {
 }
 
 /** Default folder of saved tables. */
-export const TABLES_DIR = path.join('results', 'tables');
+/** Where tables go by default: `results/tables` of the project (whatever the cwd; see `resultsDir`). */
+export function tablesDir(): string {
+  return path.join(resultsDir(), 'tables');
+}
 
 const STRING_COLUMNS = ['task', 'dataset', 'setting', 'method', 'source'] as const;
 
@@ -350,7 +354,7 @@ export interface SaveTableOptions extends TableOptions {
 export function saveTable(rows: readonly ResultRow[], name: string, options: SaveTableOptions = {}): { csv: string; md: string } {
   checkName(name, 'saveTable');
   const valid = validateRows(rows, `saveTable("${name}")`);
-  const dir = options.dir ?? TABLES_DIR;
+  const dir = options.dir ?? tablesDir();
   const csv = path.join(dir, `${name}.csv`);
   const md = path.join(dir, `${name}.md`);
   const title = options.title ?? name;
@@ -376,7 +380,7 @@ export function showTable(rows: readonly ResultRow[], title?: string, markdown?:
  */
 export function readTable(name: string, options: TableOptions = {}): ResultRow[] {
   checkName(name, 'readTable');
-  const file = path.join(options.dir ?? TABLES_DIR, `${name}.csv`);
+  const file = path.join(options.dir ?? tablesDir(), `${name}.csv`);
   if (!fs.existsSync(file)) throw new Error(`readTable: no table file ${file}`);
   return csvToTable(fs.readFileSync(file, 'utf8'), file);
 }
