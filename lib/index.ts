@@ -6,3 +6,7 @@ export * from './engine';
 export * from './io';
 export * from './metrics';
 export * from './report';
+export * from './operators';
+export * from './likelihoods';
+export * from './priors';
+export * from './solvers/classical';

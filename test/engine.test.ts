@@ -10,7 +10,7 @@ function runNode(code: string, env: Record<string, string>): { status: number; o
   try {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', code], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, LGD_ENGINE_QUIET: '', ...env },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -41,7 +41,7 @@ describe('io', () => {
     assert.deepEqual([...first.image.shape.slice(1, 3)].sort(), [321, 481]);
     const v = first.image.dataSync();
     assert.ok(v.every((p) => p >= 0 && p <= 1));
-    assert.ok(Math.max(...v) > 0.5);
+    assert.ok(v.some((p) => p > 0.5));
     first.image.dispose();
   });
 

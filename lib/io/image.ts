@@ -75,7 +75,9 @@ export function toUint8(image: tf.Tensor): RawImage {
 
 /** Encodes 8-bit pixels as PNG. */
 export async function encodePng(raw: RawImage): Promise<Buffer> {
-  return sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).png().toBuffer();
+  const img = sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  // sharp would write 1-channel raw input as RGB; keep gray images gray.
+  return (raw.channels === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
 }
 
 /** Writes a `[h, w, c]` or `[1, h, w, c]` tensor in [0, 1] as an 8-bit PNG (atomically). */
