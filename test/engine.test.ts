@@ -64,7 +64,7 @@ describe('engine', () => {
   it('trains through a convolution on the chosen engine (Conv2DBackpropFilter is available)', async () => {
     await initEngine({ quiet: true });
     const before = tf.memory().numTensors;
-    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1);
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const w = tf.variable(tf.randomNormal([3, 3, 3, 4], 0, 0.1, 'float32', 2));
     const g = tf.tidy(() => tf.grad((ww: tf.Tensor) => tf.conv2d(x, ww as tf.Tensor4D, 1, 'same').square().sum())(w));
     assert.deepEqual(g.shape, [3, 3, 3, 4]);
