@@ -3,6 +3,7 @@
  * All metrics work on plain float64 arrays in JavaScript (not tfjs kernels), so that their values
  * do not depend on the backend's float32 arithmetic.
  */
+import { formatShape } from '../engine/shapes';
 import { tf } from '../engine/tf';
 
 /**
@@ -16,10 +17,7 @@ export interface ImageBatch64 {
   channels: number;
 }
 
-/** Formats a shape as `[a, b, c]` for error messages. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
+export { formatShape };
 
 /**
  * Reads a tensor as a float64 image batch. Accepted layouts: `[b, h, w, c]` (a batch, NHWC),
