@@ -65,7 +65,9 @@ describe('engine', () => {
     await initEngine({ quiet: true });
     const before = tf.memory().numTensors;
     const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const w = tf.variable(tf.randomNormal([3, 3, 3, 4], 0, 0.1, 'float32', 2));
+    const w0 = tf.randomNormal([3, 3, 3, 4], 0, 0.1, 'float32', 2);
+    const w = tf.variable(w0);
+    w0.dispose();
     const g = tf.tidy(() => tf.grad((ww: tf.Tensor) => tf.conv2d(x, ww as tf.Tensor4D, 1, 'same').square().sum())(w));
     assert.deepEqual(g.shape, [3, 3, 3, 4]);
     assert.ok(g.dataSync().every((v) => Number.isFinite(v)));

@@ -1,0 +1,293 @@
+import { strict as assert } from 'assert';
+import { tf } from '../lib/engine/tf';
+import { dilateFilter, registerWasmKernels, wasmKernelsRegistered } from '../lib/engine/kernels';
+
+// Gradients of conv2d on the wasm backend (kernels of lib/engine/kernels) against the 'cpu'
+// backend (tfjs' reference JS kernels) on random shapes.
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Shape4 = [number, number, number, number];
+
+interface Case {
+  x: Shape4;
+  w: Shape4;
+  stride: number | [number, number];
+  dilation: number;
+  pad: Pad;
+}
+
+/** Deterministic uniform(-1, 1) values (mulberry32). */
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let t = (s = (s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  assert.equal(got.length, want.length, 'length mismatch');
+  let max = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    max = Math.max(max, Math.abs(want[i]));
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  return max === 0 ? err : err / max;
+}
+
+function outShape(c: Case): Shape4 {
+  return tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.w) as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation).shape as Shape4);
+}
+
+/** [dx, dW] of sum(conv2d(x, w) * r) on `backend`; `viaDilatedFilter` builds the dilation into w. */
+async function convGrads(backend: string, c: Case, seed: number, viaDilatedFilter = false): Promise<[Float32Array, Float32Array]> {
+  await tf.setBackend(backend);
+  const yShape = outShape(c);
+  const x = tf.tensor4d(randomValues(size(c.x), seed), c.x);
+  const w = tf.tensor4d(randomValues(size(c.w), seed + 1), c.w);
+  const r = tf.tensor4d(randomValues(size(yShape), seed + 2), yShape);
+  const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+    const y = viaDilatedFilter
+      ? tf.conv2d(a as tf.Tensor4D, dilateFilter(b as tf.Tensor4D, c.dilation, c.dilation), c.stride, c.pad, 'NHWC', 1)
+      : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation);
+    return tf.sum(tf.mul(y, r));
+  };
+  const [gx, gw] = tf.grads(f)([x, w]);
+  const out: [Float32Array, Float32Array] = [(await gx.data()) as Float32Array, (await gw.data()) as Float32Array];
+  tf.dispose([x, w, r, gx, gw]);
+  return out;
+}
+
+function describeCase(c: Case): string {
+  return `x[${c.x}] w[${c.w}] stride ${c.stride} dilation ${c.dilation} pad ${JSON.stringify(c.pad)}`;
+}
+
+async function checkCase(c: Case, seed: number): Promise<void> {
+  const [dx, dw] = await convGrads('wasm', c, seed);
+  // Reference: cpu; for dilation > 1 through an explicitly zero-dilated filter (tfjs' own
+  // gradients of an undilated conv), independent of our dilation handling.
+  const [rx, rw] = await convGrads('cpu', c, seed, c.dilation > 1);
+  const ex = relErr(dx, rx);
+  const ew = relErr(dw, rw);
+  assert.ok(ex < 1e-4 && ew < 1e-4, `${describeCase(c)}: rel err dx ${ex.toExponential(2)}, dW ${ew.toExponential(2)}`);
+  await tf.setBackend('wasm');
+}
+
+/** Random cases over kernel 1/3/5, (stride, dilation) (1,1)/(2,1)/(1,2), same/valid. */
+function randomCases(): Case[] {
+  const rnd = randomValues(4096, 12345);
+  let i = 0;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(((rnd[i++ % rnd.length] + 1) / 2) * xs.length) % xs.length];
+  const cases: Case[] = [];
+  for (const k of [1, 3, 5]) {
+    for (const [stride, dilation] of [
+      [1, 1],
+      [2, 1],
+      [1, 2],
+    ]) {
+      for (const pad of ['same', 'valid'] as const) {
+        for (let rep = 0; rep < 2; rep++) {
+          const ke = (k - 1) * dilation + 1;
+          const h = ke + pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+          const w = ke + pick([0, 1, 2, 3, 4, 6, 7, 10]);
+          cases.push({
+            x: [pick([1, 2, 3, 5]), h, w, pick([1, 2, 3, 8, 16])],
+            w: [k, k, 0, pick([1, 2, 4, 8, 9])],
+            stride,
+            dilation,
+            pad,
+          });
+          cases[cases.length - 1].w[2] = cases[cases.length - 1].x[3];
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+describe('wasm conv2d gradient kernels', function () {
+  this.timeout(300000);
+  let previous = '';
+
+  before(async () => {
+    require('@tensorflow/tfjs-backend-wasm');
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'), 'wasm backend failed to initialise');
+    await tf.ready();
+    registerWasmKernels();
+    registerWasmKernels(); // idempotent
+  });
+
+  after(async () => {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  });
+
+  it('registers Conv2DBackpropFilter and replaces Conv2DBackpropInput for wasm', () => {
+    assert.ok(wasmKernelsRegistered());
+    assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
+  });
+
+  it('dx and dW match the cpu backend on random shapes (kernel 1/3/5, stride 1/2, dilation 1/2, same/valid)', async () => {
+    const cases = randomCases();
+    for (let n = 0; n < cases.length; n++) await checkCase(cases[n], 100 + 7 * n);
+  });
+
+  it('matches on a larger, typical layer shape', async () => {
+    await checkCase({ x: [4, 17, 16, 16], w: [3, 3, 16, 32], stride: 1, dilation: 1, pad: 'same' }, 5);
+    await checkCase({ x: [2, 16, 15, 32], w: [3, 3, 32, 16], stride: 2, dilation: 1, pad: 'same' }, 6);
+    await checkCase({ x: [3, 15, 16, 8], w: [3, 3, 8, 8], stride: 1, dilation: 2, pad: 'same' }, 7);
+  });
+
+  it('handles numeric and explicit padding, rectangular strides and kernels', async () => {
+    const cases: Case[] = [
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: 1 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: 2 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 2, pad: 1 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+      { x: [2, 9, 8, 3], w: [3, 5, 3, 4], stride: [1, 2], dilation: 1, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [4, 2, 3, 4], stride: [2, 1], dilation: 1, pad: 'valid' },
+      { x: [1, 10, 10, 2], w: [4, 4, 2, 3], stride: 2, dilation: 1, pad: 'same' },
+      // padding wider than the kernel: rows/columns of dy that reach no input
+      { x: [2, 6, 5, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: 3 },
+      { x: [2, 6, 5, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: 4 },
+      { x: [2, 6, 5, 3], w: [3, 3, 3, 4], stride: 1, dilation: 2, pad: [[0, 0], [5, 1], [0, 6], [0, 0]] },
+    ];
+    for (let n = 0; n < cases.length; n++) await checkCase(cases[n], 900 + n);
+  });
+
+  it('NCHW data format (kernels called directly)', async () => {
+    const x: Shape4 = [2, 3, 9, 8]; // NCHW
+    const w: Shape4 = [3, 3, 3, 5];
+    const results: Record<string, [Float32Array, Float32Array]> = {};
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const xt = tf.tensor4d(randomValues(size(x), 1), x);
+      const wt = tf.tensor4d(randomValues(size(w), 2), w);
+      const dy = tf.tensor4d(randomValues(2 * 5 * 5 * 4, 3), [2, 5, 5, 4]);
+      const attrs = { strides: 2, pad: 'same', dataFormat: 'NCHW' };
+      const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy }, { ...attrs, filterShape: w } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dX = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: wt }, { ...attrs, inputShape: x } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      assert.deepEqual(dX.shape, x);
+      results[backend] = [(await dX.data()) as Float32Array, (await dW.data()) as Float32Array];
+      tf.dispose([xt, wt, dy, dW, dX]);
+    }
+    assert.ok(relErr(results.wasm[0], results.cpu[0]) < 1e-4, 'dx');
+    assert.ok(relErr(results.wasm[1], results.cpu[1]) < 1e-4, 'dW');
+    await tf.setBackend('wasm');
+  });
+
+  it('tf.conv2dTranspose (forward Conv2DBackpropInput) matches cpu', async () => {
+    const configs: Array<{ x: Shape4; w: Shape4; out: Shape4; stride: number; pad: 'same' | 'valid' }> = [
+      { x: [2, 5, 6, 8], w: [4, 4, 3, 8], out: [2, 10, 12, 3], stride: 2, pad: 'same' },
+      { x: [2, 5, 6, 8], w: [3, 3, 3, 8], out: [2, 11, 13, 3], stride: 2, pad: 'valid' },
+      { x: [1, 7, 7, 4], w: [2, 2, 5, 4], out: [1, 14, 14, 5], stride: 2, pad: 'valid' },
+      { x: [3, 7, 6, 4], w: [3, 3, 2, 4], out: [3, 7, 6, 2], stride: 1, pad: 'same' },
+    ];
+    for (const c of configs) {
+      const res: Float32Array[] = [];
+      for (const backend of ['wasm', 'cpu']) {
+        await tf.setBackend(backend);
+        const y = tf.tidy(() =>
+          tf.conv2dTranspose(tf.tensor4d(randomValues(size(c.x), 4), c.x), tf.tensor4d(randomValues(size(c.w), 5), c.w), c.out, c.stride, c.pad),
+        );
+        assert.deepEqual(y.shape, c.out);
+        res.push((await y.data()) as Float32Array);
+        y.dispose();
+      }
+      assert.ok(relErr(res[0], res[1]) < 1e-4, `conv2dTranspose ${JSON.stringify(c)}`);
+    }
+    await tf.setBackend('wasm');
+  });
+
+  it('second-order gradients (gradient of a gradient norm) match cpu, dilation 1 and 2', async () => {
+    for (const dilation of [1, 2]) {
+      const x: Shape4 = [2, 9, 8, 3];
+      const w: Shape4 = [3, 3, 3, 4];
+      const res: Float32Array[] = [];
+      for (const backend of ['wasm', 'cpu']) {
+        await tf.setBackend(backend);
+        const xt = tf.tensor4d(randomValues(size(x), 11), x);
+        const wt = tf.tensor4d(randomValues(size(w), 12), w);
+        const g = tf.tidy(() =>
+          tf.grad((k: tf.Tensor) => {
+            const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, 1, 'same', 'NHWC', dilation))))(xt);
+            return tf.sum(tf.square(gx));
+          })(wt),
+        );
+        res.push((await g.data()) as Float32Array);
+        tf.dispose([xt, wt, g]);
+      }
+      assert.ok(relErr(res[0], res[1]) < 1e-4, `second order, dilation ${dilation}: ${relErr(res[0], res[1])}`);
+    }
+    await tf.setBackend('wasm');
+  });
+
+  it('does not leak tensors or wasm memory', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const configs: Case[] = [
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 2, pad: 'valid' },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+    ];
+    const x = tf.tensor4d(randomValues(2 * 9 * 8 * 3, 1), [2, 9, 8, 3]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]);
+    for (const c of configs) {
+      const run = () =>
+        tf.tidy(() => {
+          const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation))),
+          )([x, w]);
+          gx.dataSync();
+          gw.dataSync();
+        });
+      run(); // warm-up
+      const tensors = tf.memory().numTensors;
+      const ids = backend.numDataIds();
+      for (let i = 0; i < 3; i++) run();
+      assert.equal(tf.memory().numTensors, tensors, `tensors leaked: ${describeCase(c)}`);
+      assert.equal(backend.numDataIds(), ids, `wasm buffers leaked: ${describeCase(c)}`);
+    }
+    tf.dispose([x, w]);
+  });
+
+  it('training works on wasm: Adam lowers the loss of a small conv net', async () => {
+    await tf.setBackend('wasm');
+    const xs = tf.tensor4d(randomValues(4 * 12 * 12 * 2, 21), [4, 12, 12, 2]);
+    // Target: a fixed random conv net of the same architecture.
+    const teacher = [tf.tensor4d(randomValues(3 * 3 * 2 * 6, 22), [3, 3, 2, 6]), tf.tensor4d(randomValues(3 * 3 * 6 * 2, 23), [3, 3, 6, 2])];
+    const net = (p: tf.Tensor4D[], x: tf.Tensor4D): tf.Tensor4D => {
+      const h = tf.relu(tf.conv2d(x, p[0], 1, 'same', 'NHWC', 2));
+      const d = tf.conv2d(h, p[1], 2, 'same');
+      return tf.conv2dTranspose(d, tf.ones([2, 2, 2, 2]) as tf.Tensor4D, [4, 12, 12, 2], 2, 'same');
+    };
+    const target = tf.tidy(() => net(teacher, xs));
+    const params = [
+      tf.variable(tf.mul(tf.tensor4d(randomValues(3 * 3 * 2 * 6, 31), [3, 3, 2, 6]), 0.3)),
+      tf.variable(tf.mul(tf.tensor4d(randomValues(3 * 3 * 6 * 2, 32), [3, 3, 6, 2]), 0.3)),
+    ] as tf.Variable<tf.Rank.R4>[];
+    const opt = tf.train.adam(0.03);
+    const lossFn = () => tf.mean(tf.square(tf.sub(net(params, xs), target))) as tf.Scalar;
+    const initial = tf.tidy(() => lossFn().dataSync()[0]);
+    let last = initial;
+    for (let i = 0; i < 40; i++) {
+      const l = opt.minimize(lossFn, true, params);
+      last = l!.dataSync()[0];
+      l!.dispose();
+    }
+    assert.ok(Number.isFinite(last) && last < 0.5 * initial, `loss ${initial} -> ${last}`);
+    opt.dispose();
+    tf.dispose([xs, target, ...teacher, ...params]);
+  });
+});
