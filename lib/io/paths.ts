@@ -40,9 +40,19 @@ export function dataMirror(): string {
   return process.env.LGD_DATA_MIRROR ? path.resolve(process.env.LGD_DATA_MIRROR) : path.resolve(projectRoot(), '..', 'shared', 'data');
 }
 
-/** `results/` inside the project (override with `LGD_RESULTS_DIR`). */
+/**
+ * Where figures and tables go: `results/` inside the project, or `results/quick/` (git-ignored)
+ * in quick mode, so a CI-sized run never overwrites the committed full-size results.
+ * Override with `LGD_RESULTS_DIR`.
+ */
 export function resultsDir(): string {
-  return process.env.LGD_RESULTS_DIR ? path.resolve(process.env.LGD_RESULTS_DIR) : projectPath('results');
+  if (process.env.LGD_RESULTS_DIR) return path.resolve(process.env.LGD_RESULTS_DIR);
+  return isQuick() ? projectPath('results', 'quick') : projectPath('results');
+}
+
+/** Trained models: `results/models/` (the same in quick and full mode; override with `LGD_MODELS_DIR`). */
+export function modelsDir(): string {
+  return process.env.LGD_MODELS_DIR ? path.resolve(process.env.LGD_MODELS_DIR) : projectPath('results', 'models');
 }
 
 /** True when `LGD_QUICK` asks for CI-sized runs. */
