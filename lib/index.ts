@@ -10,3 +10,6 @@ export * from './operators';
 export * from './likelihoods';
 export * from './priors';
 export * from './solvers/classical';
+export * from './experiments';
+export * from './solvers/learned';
+export * from './training';

@@ -64,6 +64,33 @@ describe('io', () => {
     }
   });
 
+  it('keeps a gray SR test file gray (Set14 img_003) and its LR too', async () => {
+    await ensureData({ sets: ['Set14'], log: () => undefined });
+    const pairs = await loadSrPairs('Set14', 2, { limit: 3 });
+    assert.deepEqual(pairs.map((p) => p.hr.shape[3]), [3, 3, 1]);
+    assert.deepEqual(pairs.map((p) => p.lr.shape[3]), [3, 3, 1]);
+    tf.dispose(pairs.flatMap((p) => [p.hr, p.lr]));
+  });
+
+  it('decodes the 24-bit BMP files of T91 (which sharp cannot read)', async () => {
+    await ensureData({ sets: ['T91'], log: () => undefined });
+    const file = listImages('T91', { limit: 1 })[0];
+    const raw = await readRaw(file);
+    assert.equal(raw.channels, 3);
+    assert.equal(raw.data.length, raw.width * raw.height * 3);
+    const bytes = fs.readFileSync(file);
+    const offset = bytes.readUInt32LE(10), stride = Math.ceil((raw.width * 3) / 4) * 4;
+    const lastRowFirstPixel = [bytes[offset + 2], bytes[offset + 1], bytes[offset]]; // bottom-up: the file's first row is the image's last
+    assert.deepEqual(Array.from(raw.data.subarray((raw.height - 1) * raw.width * 3, (raw.height - 1) * raw.width * 3 + 3)), lastRowFirstPixel);
+    assert.ok(stride >= raw.width * 3);
+    const gray = await readImage(file, { channels: 1 });
+    assert.equal(gray.shape[3], 1);
+    gray.dispose();
+    const broken = path.join(tmpdir(), 'broken.bmp');
+    fs.writeFileSync(broken, bytes.subarray(0, 100));
+    await assert.rejects(readImage(broken), (e: Error) => e.message.includes(broken) && /truncated/.test(e.message));
+  });
+
   it('round-trips an image through PNG exactly (8-bit values)', async () => {
     const dir = tmpdir();
     const raw = await readRaw(listImages('BSD68', { limit: 1 })[0]);

@@ -1,3 +1,4 @@
+import { initEngine } from '../lib/engine';
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -114,7 +115,8 @@ describe('report', () => {
       assert.throws(() => readTable('wrong', { dir }), /header is "task,dataset,method,psnr", expected "task,dataset,setting,method,psnr,ssim,source"/);
     });
 
-    it('builds danfojs DataFrames without disturbing the library tf', () => {
+    it('builds danfojs DataFrames without disturbing the library tf', async () => {
+      await initEngine({ quiet: true });
       const before = tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]; // initializes the backend
       const engine = tf.engine();
       const backend = tf.getBackend();
@@ -129,6 +131,13 @@ describe('report', () => {
       const danfoTf = require('@tensorflow/tfjs-node') as typeof tf;
       assert.equal(danfoTf.engine(), engine);
       assert.equal(danfoTf.Tensor, tf.Tensor);
+      // danfojs' tfjs bundle re-registers the stock Conv2D gradient (no dilation); the loader restores the engine's.
+      const g = tf.tidy(() => {
+        const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
+        return tf.grad((w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(tf.ones([3, 3, 1, 1]));
+      });
+      assert.deepEqual(g.shape, [3, 3, 1, 1]);
+      g.dispose();
     });
   });
 

@@ -11,7 +11,7 @@
  * backend proves a native one.
  */
 import { tf } from './tf';
-import { registerWasmKernels } from './kernels';
+import { registerConvGradients, registerWasmKernels } from './kernels';
 
 export { tf };
 
@@ -88,6 +88,18 @@ async function trySet(name: BackendName): Promise<boolean> {
 }
 
 let chosen: Promise<EngineInfo> | undefined;
+let gradientsOverridden = false;
+
+/**
+ * Puts the engine's gradient overrides (dilation-aware `Conv2D` gradients) back after code that
+ * loads a second copy of the tfjs bundle. tfjs keeps kernels and gradients in one process-wide
+ * registry, and the bundle re-registers its stock gradients when it loads: danfojs-node does so
+ * through its `@tensorflow/tfjs-node` alias. Call it right after such a load (the report's
+ * danfojs loader does). No-op when the engine made no overrides.
+ */
+export function restoreEngineOverrides(): void {
+  if (gradientsOverridden) registerConvGradients();
+}
 
 /**
  * Chooses and initialises the backend once per process (later calls return the same choice).
@@ -132,7 +144,11 @@ async function chooseBackend(options: EngineOptions): Promise<EngineInfo> {
       throw new Error('no tfjs backend could be initialised (tried tensorflow, wasm, cpu)');
     }
   }
+  // Dilation-aware conv gradients on every backend (tfjs's stock Conv2D gradient refuses
+  // dilation > 1); on wasm also the kernels it lacks (Conv2DBackpropFilter) or runs slowly.
   if (backend === 'wasm') registerWasmKernels();
+  else registerConvGradients();
+  gradientsOverridden = true;
   const info: EngineInfo = { backend, reason, tfjsVersion: tf.version.tfjs };
   if (!options.quiet && !process.env.LGD_ENGINE_QUIET) {
     console.log(`engine: ${backend} (tfjs ${info.tfjsVersion}; ${reason})`);

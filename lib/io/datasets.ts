@@ -239,20 +239,27 @@ export async function loadRawImages(name: string, options: ListOptions & { chann
 /** An SR test pair. */
 export interface SrPair {
   name: string;
-  /** `[1, H, W, 3]`, cropped by the data's authors to a multiple of the scale. */
+  /** `[1, H, W, c]` (c = the file's channels), cropped by the data's authors to a multiple of the scale. */
   hr: tf.Tensor4D;
-  /** `[1, H/scale, W/scale, 3]`, made with MATLAB imresize (bicubic, antialiased). */
+  /** `[1, H/scale, W/scale, c]`, made with MATLAB imresize (bicubic, antialiased). */
   lr: tf.Tensor4D;
 }
 
-/** Loads the HR/LR pairs of Set5 or Set14 at a scale (2, 3, 4). */
+/**
+ * Loads the HR/LR pairs of Set5 or Set14 at a scale (2, 3, 4). Each pair keeps its file's own
+ * channels: Set14 has a gray image (img_003), which stays gray, as the published numbers measure it.
+ */
 export async function loadSrPairs(name: 'Set5' | 'Set14', scale: number, options: { limit?: number } = {}): Promise<SrPair[]> {
   const hrFiles = listImages(name, { scale, kind: 'HR', limit: options.limit });
   const pairs: SrPair[] = [];
   for (const hrFile of hrFiles) {
     const lrFile = hrFile.replace(/_HR(\.[a-z]+)$/i, '_LR$1');
-    const hr = await readImage(hrFile, { channels: 3 });
-    const lr = await readImage(lrFile, { channels: 3 });
+    const hr = await readImage(hrFile);
+    const lr = await readImage(lrFile);
+    if (hr.shape[3] !== lr.shape[3]) {
+      tf.dispose([hr, lr]);
+      throw new Error(`loadSrPairs: ${hrFile} has ${hr.shape[3]} channels but its LR file ${lrFile} has ${lr.shape[3]}`);
+    }
     pairs.push({ name: path.basename(hrFile).replace(/_SRF_\d+_HR\.[a-z]+$/i, ''), hr, lr });
   }
   return pairs;

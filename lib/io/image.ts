@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import sharp from 'sharp';
 import { tf } from '../engine/tf';
+import { decodeBmp } from './bmp';
 import { writeFileAtomic } from './files';
 
 /** Re-exported for convenience: see {@link ./files}. */
@@ -32,7 +33,13 @@ export interface RawImage {
 export async function readRaw(file: string, options: ReadImageOptions = {}): Promise<RawImage> {
   if (!fs.existsSync(file)) throw new Error(`image file not found: ${file}`);
   try {
-    let img = sharp(file, { failOn: 'error' });
+    let img: sharp.Sharp;
+    if (/\.bmp$/i.test(file)) {
+      const bmp = decodeBmp(fs.readFileSync(file), file); // libvips cannot read BMP
+      img = sharp(Buffer.from(bmp.data), { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
+    } else {
+      img = sharp(file, { failOn: 'error' });
+    }
     const meta = await img.metadata();
     const fileChannels: Channels = (meta.channels ?? 3) <= 2 && !meta.isPalette ? 1 : 3;
     const channels = options.channels ?? fileChannels;

@@ -7,3 +7,4 @@ export * from './display';
 export * from './figures';
 export * from './grid';
 export * from './tables';
+export * from './progress_bar';

@@ -14,6 +14,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { restoreEngineOverrides } from '../engine';
 import { resultsDir } from '../io/paths';
 import type * as Dfd from 'danfojs-node';
 import { writeFileAtomic } from '../io/image';
@@ -302,7 +303,10 @@ let dfdModule: typeof Dfd | undefined;
 
 /** danfojs-node, loaded on first use (about 1 s). */
 export function danfo(): typeof Dfd {
-  if (!dfdModule) dfdModule = require('danfojs-node') as typeof Dfd;
+  if (!dfdModule) {
+    dfdModule = require('danfojs-node') as typeof Dfd;
+    restoreEngineOverrides(); // danfojs loads a second tfjs bundle, which re-registers the stock gradients
+  }
   return dfdModule;
 }
 

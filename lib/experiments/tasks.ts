@@ -1,0 +1,274 @@
+/**
+ * Restoration tasks as values: how a clean image is degraded (seeded), what the naive estimate
+ * is, how TV restores it and how the benchmark measures it. Notebooks pick a task and a λ; the
+ * evaluation, the λ search and the solver comparison are the same code for every task.
+ */
+import { tf } from '../engine/tf';
+import { gaussianLikelihood } from '../likelihoods/gaussian';
+import { psnrPerImage } from '../metrics/psnr';
+import { ssimPerImage } from '../metrics/ssim';
+import { srMetrics } from '../metrics/color';
+import { gaussianBlur } from '../operators/blur';
+import { downsample } from '../operators/downsample';
+import { identity } from '../operators/identity';
+import { imresize } from '../operators/imresize';
+import { LinearOperator } from '../operators/types';
+import { IterationCallback, IterationRecord } from '../solvers/classical/history';
+import { bicubic8, luma, modcrop, replaceLuma, to8bit } from './sr';
+import { ClassicalSolverName, ClassicalSolverOptions, tvRestore } from './tv';
+
+/**
+ * The TV method's hyper-parameters.
+ * @example
+ * const tv: TvSettings = { lambda: 8, iterations: 20, solver: 'lbfgs' };
+ */
+export interface TvSettings {
+  /** TV weight λ. */
+  lambda: number;
+  /** Solver iterations. */
+  iterations: number;
+  /** Default 'lbfgs'. */
+  solver?: ClassicalSolverName;
+  /** TV smoothing ε (default 1e-2). */
+  epsilon?: number;
+  /** Relative-step tolerance (default 1e-6). */
+  tol?: number;
+  /** Passed to the solver. */
+  solverOptions?: ClassicalSolverOptions;
+}
+
+/**
+ * Options of {@link RestorationTask.restore}.
+ * @example
+ * task.restore(y, { lambda: 8, iterations: 20, truth });
+ */
+export interface RestoreOptions extends TvSettings {
+  /** The clean image (as from `prepare`): the history gets PSNR/SSIM of the solver's variable. */
+  truth?: tf.Tensor4D;
+  /** The task's naive estimate `input(y)` when already computed (SR starts from it). */
+  init?: tf.Tensor4D;
+  /** Called with every solver record. */
+  onIteration?: IterationCallback;
+}
+
+/**
+ * What {@link RestorationTask.restore} returns.
+ * @example
+ * const { output, history } = task.restore(y, tv); output.dispose();
+ */
+export interface Restoration {
+  /** The restored image, clipped to [0, 1] and rounded to 8 bits, shaped like the truth; the caller disposes it. */
+  output: tf.Tensor4D;
+  /** The solver's history (PSNR/SSIM of the solver's variable when `truth` was given: the luma for SR). */
+  history: IterationRecord[];
+  /** Why the solver stopped. */
+  reason: string;
+  /** Values the solver optimised (pixels × channels of its variable). */
+  size: number;
+}
+
+/** PSNR (dB) and SSIM of one estimate. */
+export interface Quality {
+  psnr: number;
+  ssim: number;
+}
+
+/**
+ * A restoration task `y = A(x) + noise` with its benchmark protocol.
+ * @example
+ * const task = denoisingTask({ sigma: 25 });
+ * const truth = task.prepare(image);
+ * const y = task.degrade(truth, 7);
+ * const { output } = task.restore(y, { lambda: 8, iterations: 20 });
+ * task.measure(output, truth); // { psnr, ssim }
+ */
+export interface RestorationTask {
+  /** Table task name. */
+  readonly task: 'denoise' | 'deblur' | 'super-resolution';
+  /** Table setting, e.g. 'sigma=25' or 'x3'. */
+  readonly setting: string;
+  /** Short label for progress lines and figures, e.g. 'σ=25'. */
+  readonly label: string;
+  /** Table method name of the naive estimate: 'noisy input', 'blurred input', 'bicubic'. */
+  readonly inputMethod: string;
+  /** The forward map `A`. */
+  readonly operator: LinearOperator;
+  /** σ of the Gaussian likelihood, [0, 1] scale. */
+  readonly sigma: number;
+  /** The truth made from a loaded image (SR: cropped to a multiple of the scale). A new tensor. */
+  prepare(image: tf.Tensor4D): tf.Tensor4D;
+  /** The measurement `y` of a truth, deterministic for a seed. A new tensor. */
+  degrade(truth: tf.Tensor4D, seed: number): tf.Tensor4D;
+  /** The naive estimate from `y`, shaped like the truth (the measurement itself, or bicubic). A new tensor. */
+  input(y: tf.Tensor4D): tf.Tensor4D;
+  /** TV restoration of `y`. */
+  restore(y: tf.Tensor4D, options: RestoreOptions): Restoration;
+  /** The benchmark's PSNR/SSIM of an estimate against the truth. */
+  measure(estimate: tf.Tensor4D, truth: tf.Tensor4D): Quality;
+}
+
+/** Mean PSNR/SSIM on [0, 1] images (data range 1), for the gray tasks. */
+function measurePlain(estimate: tf.Tensor4D, truth: tf.Tensor4D): Quality {
+  const p = psnrPerImage(estimate, truth);
+  const s = ssimPerImage(estimate, truth);
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return { psnr: mean(p), ssim: mean(s) };
+}
+
+/** `restore` of the tasks whose operator maps the image's shape to itself (start at `y`). */
+function restoreInPlace(operator: LinearOperator, sigma: number, y: tf.Tensor4D, o: RestoreOptions): Restoration {
+  const r = tvRestore({ ...o, operator, y, sigma });
+  const output = to8bit(r.x);
+  r.x.dispose();
+  return { output, history: r.history, reason: r.reason, size: y.size };
+}
+
+/**
+ * Options of {@link denoisingTask}.
+ * @example
+ * denoisingTask({ sigma: 25, quantize: false });
+ */
+export interface DenoisingTaskOptions {
+  /** Noise standard deviation on the 0..255 scale. */
+  sigma: number;
+  /** Round the noisy image to 8 bits (default false: the published tables' main setting). */
+  quantize?: boolean;
+}
+
+/**
+ * Gray (or color) denoising: `y = x + n`, `n ~ N(0, (σ/255)²)` drawn by the Gaussian
+ * likelihood's seeded sampler; the noisy image is not clipped or rounded unless `quantize`.
+ * Measured with PSNR/SSIM on [0, 1] (data range 1) of the 8-bit output; the noisy input is
+ * measured as it is.
+ * @example
+ * const task = denoisingTask({ sigma: 25 }); // setting 'sigma=25'
+ */
+export function denoisingTask(options: DenoisingTaskOptions): RestorationTask {
+  const s = options.sigma;
+  if (!(s > 0)) throw new Error(`denoisingTask: sigma must be > 0 (0..255 scale), got ${s}`);
+  const operator = identity();
+  const sigma = s / 255;
+  const likelihood = gaussianLikelihood(operator, { sigma });
+  return {
+    task: 'denoise',
+    setting: `sigma=${s}${options.quantize ? ', quantized' : ''}`,
+    label: `σ=${s}`,
+    inputMethod: 'noisy input',
+    operator,
+    sigma,
+    prepare: (image) => tf.clone(image),
+    degrade(truth, seed) {
+      const y = likelihood.sample(truth, seed);
+      if (!options.quantize) return y;
+      const q = to8bit(y);
+      y.dispose();
+      return q;
+    },
+    input: (y) => tf.clone(y),
+    restore: (y, o) => restoreInPlace(operator, sigma, y, o),
+    measure: measurePlain,
+  };
+}
+
+/**
+ * Options of {@link deblurringTask}.
+ * @example
+ * deblurringTask({ kernelSize: 9, kernelSigma: 1.6, sigma: 2 });
+ */
+export interface DeblurringTaskOptions {
+  /** Side of the Gaussian kernel in pixels (odd). */
+  kernelSize: number;
+  /** Standard deviation of the Gaussian kernel in pixels. */
+  kernelSigma: number;
+  /** Noise standard deviation on the 0..255 scale. */
+  sigma: number;
+}
+
+/**
+ * Gaussian deblurring: `y = k * x + n` with a normalised Gaussian kernel `k` (zero boundary, the
+ * same in the simulation and in the model) and `n ~ N(0, (σ/255)²)`, seeded. Starts from `y`;
+ * measured like denoising.
+ * @example
+ * const task = deblurringTask({ kernelSize: 9, kernelSigma: 1.6, sigma: 2 });
+ */
+export function deblurringTask(options: DeblurringTaskOptions): RestorationTask {
+  const { kernelSize, kernelSigma, sigma: s } = options;
+  if (!(s > 0)) throw new Error(`deblurringTask: sigma must be > 0 (0..255 scale), got ${s}`);
+  const operator = gaussianBlur(kernelSize, kernelSigma);
+  const sigma = s / 255;
+  const likelihood = gaussianLikelihood(operator, { sigma });
+  return {
+    task: 'deblur',
+    setting: `gaussian ${kernelSize}x${kernelSize} s=${kernelSigma}, sigma=${s}`,
+    label: `blur ${kernelSize}×${kernelSize} σk=${kernelSigma}, σ=${s}`,
+    inputMethod: 'blurred input',
+    operator,
+    sigma,
+    prepare: (image) => tf.clone(image),
+    degrade: (truth, seed) => likelihood.sample(truth, seed),
+    input: (y) => tf.clone(y),
+    restore: (y, o) => restoreInPlace(operator, sigma, y, o),
+    measure: measurePlain,
+  };
+}
+
+/**
+ * Options of {@link superResolutionTask}.
+ * @example
+ * superResolutionTask({ scale: 4, sigma: 1 / 255 });
+ */
+export interface SuperResolutionTaskOptions {
+  /** Integer factor. */
+  scale: number;
+  /** σ of the Gaussian likelihood on [0, 1] (default 1/255: the LR images are only rounded to 8 bits). */
+  sigma?: number;
+  /** Round Y as MATLAB's uint8 `rgb2ycbcr` does when measuring (default false). */
+  roundY?: boolean;
+}
+
+/**
+ * Bicubic super-resolution by an integer factor `s`:
+ * - the truth is the HR image cropped to a multiple of `s` ({@link modcrop});
+ * - `y = imresize(truth, 1/s)` with MATLAB's 8-bit arithmetic (how the Set5/Set14 LR files were
+ *   made; no added noise, the seed is unused);
+ * - the naive estimate is bicubic upsampling rounded to 8 bits ({@link bicubic8});
+ * - TV restores the luma only, with `A` = {@link downsample}`(s)` (MATLAB's antialiased bicubic
+ *   shrink, linear, exact adjoint) and a Gaussian likelihood of small σ, starting from the luma of
+ *   the bicubic estimate; the chroma stays bicubic ({@link replaceLuma}), the result is rounded to
+ *   8 bits. (The luma of an RGB image is affine in it, so the LR luma is `A` of the HR luma.)
+ * - measured with `srMetrics` (Y of color images, gray images as they are, `s` pixels shaved).
+ * @example
+ * const task = superResolutionTask({ scale: 3 }); // setting 'x3'
+ */
+export function superResolutionTask(options: SuperResolutionTaskOptions): RestorationTask {
+  const s = options.scale;
+  if (!Number.isInteger(s) || s < 2) throw new Error(`superResolutionTask: scale must be an integer >= 2, got ${s}`);
+  const operator = downsample(s);
+  const sigma = options.sigma ?? 1 / 255;
+  return {
+    task: 'super-resolution',
+    setting: `x${s}`,
+    label: `x${s}`,
+    inputMethod: 'bicubic',
+    operator,
+    sigma,
+    prepare: (image) => modcrop(image, s),
+    degrade: (truth) => imresize(truth, 1 / s, { quantize: true }),
+    input: (y) => bicubic8(y, s),
+    restore(y, o) {
+      const init = o.init ?? bicubic8(y, s);
+      const yLuma = luma(y);
+      const x0 = luma(init);
+      const truthLuma = o.truth ? luma(o.truth) : undefined;
+      const r = tvRestore({ ...o, operator, y: yLuma, sigma, x0, truth: truthLuma });
+      const output = tf.tidy(() => to8bit(replaceLuma(init, r.x, x0)));
+      const size = x0.size;
+      tf.dispose([yLuma, x0, r.x, ...(truthLuma ? [truthLuma] : []), ...(o.init ? [] : [init])]);
+      return { output, history: r.history, reason: r.reason, size };
+    },
+    measure: (estimate, truth) => {
+      const m = srMetrics(estimate, truth, s, { roundY: options.roundY });
+      return { psnr: m.psnr, ssim: m.ssim };
+    },
+  };
+}

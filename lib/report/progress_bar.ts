@@ -1,0 +1,156 @@
+/**
+ * A live progress bar for long loops (training): done/total, rate, ETA and any fields (e.g. the
+ * loss), drawn the way the output can take it:
+ * - a TTY: one line redrawn in place (at most 10 times a second);
+ * - a tslab notebook: one output updated in place (`tslab.newDisplay()`), at most twice a second;
+ * - anything else (a log file, CI): a plain line now and then (default every 30 s), plus the last.
+ *
+ * (For sparse one-line-per-interval reports of evaluation loops, see `progress()` in `./progress`.)
+ */
+import { isNotebook } from './display';
+
+/** Where a {@link ProgressBar} draws. */
+export type ProgressMode = 'tty' | 'notebook' | 'lines' | 'silent';
+
+/** Options of {@link ProgressBar}. */
+export interface ProgressBarOptions {
+  /** The total count (e.g. training steps). */
+  total: number;
+  /** A label in front of the bar. */
+  label?: string;
+  /** The count already done when the bar starts (e.g. the step a run resumes from); rates count from here. */
+  start?: number;
+  /** Unit of the rate (default 'steps'). */
+  unit?: string;
+  /** Default: a notebook when in one, a TTY when the stream is one, else lines. */
+  mode?: ProgressMode;
+  /** Stream for 'tty' and 'lines' (default process.stdout). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** In 'lines' mode, the interval between lines in ms (default 30 000). */
+  lineEveryMs?: number;
+  /** Bar width in characters (default 24). */
+  width?: number;
+}
+
+/**
+ * A duration in seconds as `1h02m`, `3m05s` or `12.3s`.
+ * @example
+ * formatEta(185); // "3m05s"
+ */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(r).padStart(2, '0')}s`;
+}
+
+function formatValue(v: number | string): string {
+  if (typeof v === 'string') return v;
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : Number(v.toPrecision(4)).toString();
+}
+
+interface TslabDisplayLike {
+  text(s: string): void;
+}
+
+/**
+ * A progress bar: `label [#####.......] 42% 420/1000 | loss 0.0123 | 2.10 steps/s | ETA 4m36s`.
+ * @example
+ * const bar = new ProgressBar({ total: 1000, label: 'train' });
+ * for (let step = 1; step <= 1000; step++) bar.update(step, { loss });
+ * bar.done();
+ */
+export class ProgressBar {
+  readonly mode: ProgressMode;
+  private readonly opts: Required<Omit<ProgressBarOptions, 'stream' | 'mode'>> & { stream: NonNullable<ProgressBarOptions['stream']> };
+  private readonly t0 = Date.now();
+  private lastDraw = 0;
+  private lastLine = '';
+  private display?: TslabDisplayLike;
+  private finished = false;
+
+  constructor(options: ProgressBarOptions) {
+    const stream = options.stream ?? process.stdout;
+    this.opts = { label: '', start: 0, unit: 'steps', lineEveryMs: 30000, width: 24, ...options, stream };
+    let mode = options.mode ?? (isNotebook() ? 'notebook' : stream.isTTY ? 'tty' : 'lines');
+    if (mode === 'notebook') {
+      try {
+        const hook = (globalThis as { __tslab__?: { require(id: string): { newDisplay(): TslabDisplayLike } } }).__tslab__;
+        this.display = hook?.require('tslab').newDisplay();
+      } catch {
+        this.display = undefined;
+      }
+      if (!this.display) mode = 'lines';
+    }
+    this.mode = mode;
+  }
+
+  /** The text of the bar for `done` items and the given fields. */
+  render(done: number, fields: Record<string, number | string> = {}): string {
+    const { total, label, start, unit, width } = this.opts;
+    const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+    const filled = Math.round(frac * width);
+    const elapsed = (Date.now() - this.t0) / 1000;
+    const rate = done > start && elapsed > 0 ? (done - start) / elapsed : 0; // 0: not known yet
+    const eta = rate > 0 ? (total - done) / rate : Infinity;
+    const parts = [
+      `${label ? label + ' ' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}`,
+      ...Object.entries(fields).map(([k, v]) => `${k} ${formatValue(v)}`),
+      rate === 0 ? `? ${unit}/s` : rate >= 1 ? `${rate.toFixed(2)} ${unit}/s` : `${(1 / rate).toFixed(2)} s/${unit.replace(/s$/, '')}`,
+      done >= total ? `took ${formatEta(elapsed)}` : `ETA ${formatEta(eta)}`,
+    ];
+    return parts.join(' | ');
+  }
+
+  /**
+   * Reports progress; draws when the mode's interval has passed (always at the end).
+   * @param done items done so far (absolute, e.g. the step number)
+   * @param fields shown after the bar, e.g. `{ loss: 0.0123, lr: 1e-3 }`
+   */
+  update(done: number, fields: Record<string, number | string> = {}): void {
+    if (this.mode === 'silent' || this.finished) return;
+    const now = Date.now();
+    const last = done >= this.opts.total;
+    const interval = this.mode === 'tty' ? 100 : this.mode === 'notebook' ? 500 : this.opts.lineEveryMs;
+    if (!last && this.lastDraw !== 0 && now - this.lastDraw < interval) return;
+    this.lastDraw = now;
+    this.draw(this.render(done, fields));
+  }
+
+  private draw(line: string): void {
+    this.lastLine = line;
+    if (this.mode === 'tty') {
+      const cols = this.opts.stream.columns ?? 120;
+      this.opts.stream.write(`\r${line.length > cols - 1 ? line.slice(0, cols - 1) : line}\x1b[K`);
+    } else if (this.mode === 'notebook') {
+      try {
+        this.display?.text(line);
+      } catch {
+        /* not inside a running cell: skip */
+      }
+    } else {
+      this.opts.stream.write(line + '\n');
+    }
+  }
+
+  /** Ends the bar (a TTY line gets its newline); an optional message is printed after it. */
+  done(message?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.mode === 'tty' && this.lastLine) this.opts.stream.write('\n');
+    if (message && this.mode !== 'silent') {
+      if (this.mode === 'notebook') {
+        try {
+          this.display?.text(`${this.lastLine}\n${message}`);
+        } catch {
+          /* not inside a running cell */
+        }
+      } else this.opts.stream.write(message + '\n');
+    }
+  }
+}

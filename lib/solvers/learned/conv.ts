@@ -1,0 +1,105 @@
+/**
+ * A 2-D convolution layer (NHWC, zero "same" padding) with bias, optionally strided, dilated or
+ * transposed, whose weights live in a {@link ParamSet}.
+ *
+ * Initialisation follows PyTorch's `nn.Conv2d.reset_parameters` (Kaiming-uniform with `a = √5`):
+ * kernel and bias both `~ U(−1/√fan_in, 1/√fan_in)`, with `fan_in = c_in·k·k` for a convolution and,
+ * as in `nn.ConvTranspose2d` (whose weight is `[c_in, c_out, k, k]` and whose fan-in PyTorch reads
+ * from dimension 1), `fan_in = c_out·k·k` for a transposed convolution.
+ */
+import { tf } from '../../engine/tf';
+import { ParamSet } from './params';
+
+/**
+ * Geometry of a {@link Conv2d}.
+ * @example
+ * const spec: ConvSpec = { inChannels: 32, outChannels: 32, kernel: 3, dilation: 2 };
+ */
+export interface ConvSpec {
+  inChannels: number;
+  outChannels: number;
+  /** Square kernel size k. */
+  kernel: number;
+  /** Stride (default 1). With `transposed`, the upsampling factor. */
+  stride?: number;
+  /** Dilation (default 1; not with stride > 1). */
+  dilation?: number;
+  /** A transposed convolution (default false). */
+  transposed?: boolean;
+}
+
+/**
+ * `y = conv(x, W) + b` with "same" zero padding: output `[b, ⌈h/s⌉, ⌈w/s⌉, c_out]`, or for a
+ * transposed convolution the requested `[b, h·s, w·s, c_out]`-like output shape.
+ * Parameters: `k·k·c_in·c_out + c_out`.
+ * @example
+ * const params = new ParamSet(0);
+ * const conv = new Conv2d(params, 'c1', { inChannels: 2, outChannels: 32, kernel: 5 });
+ * const y = conv.apply(x); // [b, h, w, 32]
+ */
+export class Conv2d {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly spec: Required<ConvSpec>;
+
+  /**
+   * @param params where the weights are created (`<name>/kernel`, `<name>/bias`)
+   * @param name logical name prefix
+   * @param spec the geometry
+   */
+  constructor(params: ParamSet, name: string, spec: ConvSpec) {
+    this.spec = { stride: 1, dilation: 1, transposed: false, ...spec };
+    const { inChannels: ci, outChannels: co, kernel: k, stride, dilation } = this.spec;
+    for (const [key, v] of Object.entries({ inChannels: ci, outChannels: co, kernel: k, stride, dilation })) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`Conv2d ${name}: ${key} must be a positive integer, got ${v}`);
+    }
+    if (stride > 1 && dilation > 1) throw new Error(`Conv2d ${name}: stride and dilation cannot both exceed 1`);
+    const fanIn = (this.spec.transposed ? co : ci) * k * k;
+    const bound = 1 / Math.sqrt(fanIn);
+    // tfjs filter layouts: conv [k, k, c_in, c_out]; transposed conv [k, k, c_out, c_in].
+    this.kernel = params.uniform(`${name}/kernel`, this.spec.transposed ? [k, k, co, ci] : [k, k, ci, co], bound);
+    this.bias = params.uniform(`${name}/bias`, [co], bound);
+  }
+
+  /**
+   * Applies the layer.
+   * @param x input `[b, h, w, c_in]`
+   * @param outputSize for a transposed convolution: the output `[h', w']` (default `[h·s, w·s]`)
+   */
+  apply(x: tf.Tensor4D, outputSize?: [number, number]): tf.Tensor4D {
+    const { stride, dilation, transposed, outChannels } = this.spec;
+    return tf.tidy(() => {
+      if (transposed) {
+        const [b, h, w] = x.shape;
+        const [ho, wo] = outputSize ?? [h * stride, w * stride];
+        const y = tf.conv2dTranspose(x, this.kernel as tf.Tensor4D, [b, ho, wo, outChannels], stride, 'same'); // [b, h', w', c_out]
+        return tf.add(y, this.bias) as tf.Tensor4D;
+      }
+      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, stride, 'same', 'NHWC', dilation); // [b, h/s, w/s, c_out]
+      return tf.add(y, this.bias) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * The output channels `[start, start + count)` only: the same values as slicing
+   * `apply(x)` along the channels, computed with the sliced kernel and bias. On the wasm backend
+   * this is much cheaper than one wide convolution followed by a channel split (a strided copy of
+   * the activations, and its gradient a scatter); slicing the kernel touches only k²·c_in·count
+   * numbers.
+   * @param x input `[b, h, w, c_in]`
+   * @param start first output channel
+   * @param count number of output channels
+   */
+  applyOutputs(x: tf.Tensor4D, start: number, count: number): tf.Tensor4D {
+    const { stride, dilation, transposed, inChannels, kernel: k, outChannels } = this.spec;
+    if (transposed) throw new Error('Conv2d.applyOutputs: not for transposed convolutions');
+    if (!(start >= 0 && count >= 1 && start + count <= outChannels)) {
+      throw new Error(`Conv2d.applyOutputs: channels [${start}, ${start + count}) outside [0, ${outChannels})`);
+    }
+    return tf.tidy(() => {
+      const w = tf.slice(this.kernel, [0, 0, 0, start], [k, k, inChannels, count]) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, stride, 'same', 'NHWC', dilation); // [b, h/s, w/s, count]
+      return tf.add(y, tf.slice(this.bias, [start], [count])) as tf.Tensor4D;
+    });
+  }
+}

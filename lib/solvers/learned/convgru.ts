@@ -1,0 +1,69 @@
+/** A convolutional GRU cell with the gate equations of `torch.nn.GRUCell`. */
+import { tf } from '../../engine/tf';
+import { Conv2d } from './conv';
+import { ParamSet } from './params';
+
+/**
+ * Convolutional GRU (Ballas et al. 2016) with PyTorch's `nn.GRUCell` gates, the matrix products
+ * replaced by k×k "same" convolutions (`W` on the input, `U` on the hidden state, each one conv
+ * to 3F channels with its own bias, split as reset r, update z, candidate n):
+ *
+ * ```
+ * r  = σ(W_r x + b_ir + U_r h + b_hr)
+ * z  = σ(W_z x + b_iz + U_z h + b_hz)
+ * n  = tanh(W_n x + b_in + r ⊙ (U_n h + b_hn))
+ * h' = (1 − z) ⊙ n + z ⊙ h
+ * ```
+ *
+ * Weights: `<name>/ih/{kernel,bias}` (`[k, k, c_in, 3F]`, `[3F]`) and `<name>/hh/{kernel,bias}`
+ * (`[k, k, F, 3F]`, `[3F]`), initialised like PyTorch's `nn.Conv2d` (`U(±1/√fan_in)`, see
+ * {@link Conv2d}), the convolutions of the PyTorch twin `shared/bench/rim_torch.py`. (PyTorch's own
+ * `GRUCell` uses `U(±1/√F)` for every weight; the twin, and this cell, use conv layers.)
+ * Parameters: `k²·c_in·3F + 3F + k²·F·3F + 3F`.
+ *
+ * A zero hidden state (`h = null`) skips the hidden convolution (`U·0 = 0`, only its bias remains).
+ * Each gate is its own convolution with a slice of the 3F-wide kernels (same values as PyTorch's
+ * chunk of one wide convolution; faster on the wasm backend, see {@link Conv2d.applyOutputs}).
+ * @example
+ * const params = new ParamSet(0);
+ * const gru = new ConvGRU(params, 'gru1', 32, 32);
+ * const h1 = gru.step(x, null); // [b, h, w, 32]
+ * const h2 = gru.step(x, h1);
+ * params.dispose();
+ */
+export class ConvGRU {
+  readonly ih: Conv2d;
+  readonly hh: Conv2d;
+
+  /**
+   * @param params where the weights are created
+   * @param name logical name prefix
+   * @param inChannels input channels c_in
+   * @param hidden hidden channels F
+   * @param kernel convolution size k (default 3)
+   */
+  constructor(params: ParamSet, name: string, inChannels: number, readonly hidden: number, kernel = 3) {
+    this.ih = new Conv2d(params, `${name}/ih`, { inChannels, outChannels: 3 * hidden, kernel });
+    this.hh = new Conv2d(params, `${name}/hh`, { inChannels: hidden, outChannels: 3 * hidden, kernel });
+  }
+
+  /**
+   * One update `h' = GRU(x, h)`.
+   * @param x input `[b, h, w, c_in]`
+   * @param h hidden state `[b, h, w, F]`, or `null` for the zero state
+   * @returns the new hidden state `[b, h, w, F]` (the caller disposes it)
+   */
+  step(x: tf.Tensor4D, h: tf.Tensor4D | null): tf.Tensor4D {
+    const F = this.hidden;
+    return tf.tidy(() => {
+      // One convolution per gate (weights sliced, see Conv2d.applyOutputs): no activation splits.
+      const wx = (gate: number) => this.ih.applyOutputs(x, gate * F, F); // [b, h, w, F]
+      const uh = (gate: number) => (h ? this.hh.applyOutputs(h, gate * F, F) : tf.slice(this.hh.bias, [gate * F], [F])); // [b, h, w, F] or [F]
+      const r = tf.sigmoid(tf.add(wx(0), uh(0))); // [b, h, w, F]
+      const z = tf.sigmoid(tf.add(wx(1), uh(1)));
+      const n = tf.tanh(tf.add(wx(2), tf.mul(r, uh(2))));
+      // h' = (1 − z) n + z h = n + z (h − n)
+      return (h ? tf.add(n, tf.mul(z, tf.sub(h, n))) : tf.mul(tf.sub(1, z), n)) as tf.Tensor4D;
+    });
+  }
+}

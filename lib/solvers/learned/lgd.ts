@@ -1,0 +1,219 @@
+/** Learned gradient descent (Adler & Öktem 2017) as a configurable learned solver. */
+import { tf } from '../../engine/tf';
+import { totalVariation } from '../../priors/total_variation';
+import { Prior } from '../../priors/types';
+import { Problem } from '../classical/problem';
+import { Conv2d } from './conv';
+import {
+  DEFAULT_EPSILON,
+  Epsilon,
+  EpsilonConfig,
+  measurementOnImageGrid,
+  normalisedDataGradient,
+  stabilisedLogLikelihoodGradient,
+  startPoint,
+} from './data_term';
+import { NamedTensor, ParamSet } from './params';
+import { LearnedSolver, RunOptions } from './types';
+
+/**
+ * Configuration of an {@link Lgd}. Every field has a default ({@link resolveLgdConfig}).
+ * @example
+ * const perStep: Partial<LgdConfig> = { sharedWeights: false, steps: 10 };
+ */
+export interface LgdConfig {
+  kind: 'lgd';
+  /** Image channels c: 1 or 3 (default 1). */
+  channels: number;
+  /** Steps T (default 10, as published). */
+  steps: number;
+  /** Memory channels (default 5, as published). */
+  memory: number;
+  /** Features of the two hidden convolutions (default 32). */
+  features: number;
+  /** Shared weights across steps (default true); false: one network per step. */
+  sharedWeights: boolean;
+  /**
+   * The data-term gradient fed to the network: `'normalised'` (default), `∇L/W = Aᵀ(Ax − y)` for
+   * Gaussian noise, the gradient of `½‖Ax − y‖²` as in Adler & Öktem; or `'stabilised'`, the RIM's
+   * `Aᵀ(Ax − y)/(σ² + ε)` with learned ε. (With relu layers and no bounded nonlinearity, LGD's
+   * update is unbounded: at σ = 5/255 the stabilised gradient is ~700× the residual, and an
+   * untrained 10-step LGD fed with it blows up to infinity. The normalised one keeps inputs O(1).)
+   */
+  dataGradient: 'normalised' | 'stabilised';
+  /** ε of the `'stabilised'` data gradient (default learned, 1e-3; unused and not created otherwise). */
+  epsilon: EpsilonConfig;
+  /**
+   * The prior whose gradient is an input when the problem has none: smoothed TV with this
+   * weight and smoothing (default λ = 1, ε = 0.01; a unit-scale feature, the network learns
+   * its weight).
+   */
+  prior: { lambda: number; epsilon: number };
+  /** Ablation: false replaces the data-term gradient by y (or Aᵀy), same parameter count. */
+  useGradient: boolean;
+  /** Ablation: false replaces the prior gradient by zeros, same parameter count. */
+  usePriorGradient: boolean;
+  /** Ablation: false resets the memory to zero at every step. */
+  useState: boolean;
+  /** Seed of the weight initialisation (default 0). */
+  seed: number;
+}
+
+/** Fills the defaults of an LGD configuration and checks it. */
+export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
+  const out: LgdConfig = {
+    kind: 'lgd',
+    channels: config.channels ?? 1,
+    steps: config.steps ?? 10,
+    memory: config.memory ?? 5,
+    features: config.features ?? 32,
+    sharedWeights: config.sharedWeights ?? true,
+    dataGradient: config.dataGradient ?? 'normalised',
+    epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
+    prior: { lambda: 1, epsilon: 0.01, ...(config.prior ?? {}) },
+    useGradient: config.useGradient ?? true,
+    usePriorGradient: config.usePriorGradient ?? true,
+    useState: config.useState ?? true,
+    seed: config.seed ?? 0,
+  };
+  const kind = (config as { kind?: string }).kind;
+  if (kind !== undefined && kind !== 'lgd') throw new Error(`LGD: config.kind must be 'lgd', got ${JSON.stringify(kind)}`);
+  if (out.channels !== 1 && out.channels !== 3) throw new Error(`LGD: channels must be 1 or 3, got ${out.channels}`);
+  if (out.dataGradient !== 'normalised' && out.dataGradient !== 'stabilised') {
+    throw new Error(`LGD: dataGradient must be 'normalised' or 'stabilised', got ${JSON.stringify(out.dataGradient)}`);
+  }
+  for (const key of ['steps', 'memory', 'features'] as const) {
+    if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGD: ${key} must be a positive integer, got ${out[key]}`);
+  }
+  return out;
+}
+
+/** The per-step network: 3×3 convs `[x, s, ∇data, ∇prior] → F → F → c + memory`, relu between. */
+class LgdNet {
+  private readonly convs: Conv2d[];
+  constructor(params: ParamSet, prefix: string, c: number, memory: number, features: number) {
+    this.convs = [
+      new Conv2d(params, `${prefix}conv1`, { inChannels: 3 * c + memory, outChannels: features, kernel: 3 }),
+      new Conv2d(params, `${prefix}conv2`, { inChannels: features, outChannels: features, kernel: 3 }),
+      new Conv2d(params, `${prefix}conv3`, { inChannels: features, outChannels: c + memory, kernel: 3 }),
+    ];
+  }
+  apply(input: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const h1 = tf.relu(this.convs[0].apply(input)); // [b, h, w, F]
+      const h2 = tf.relu(this.convs[1].apply(h1)); // [b, h, w, F]
+      return this.convs[2].apply(h2); // [b, h, w, c + memory]
+    });
+  }
+}
+
+/**
+ * Learned gradient descent:
+ *
+ * `(Δ_t, s'_t) = N_w([x_t, s_t, ∇_x D(x_t), ∇φ(x_t)])`, `x_{t+1} = x_t + Δ_t`, `s_{t+1} = relu(s'_t)`
+ *
+ * with the data-term gradient `∇D = Aᵀ(Ax − y)` (the likelihood gradient with the noise level divided
+ * out, {@link normalisedDataGradient}; any likelihood; or the RIM's stabilised one, see
+ * `dataGradient`), the prior gradient of the
+ * problem's prior (or of the configured TV when the problem has none), a memory `s` of 5
+ * channels (zero at start), and N_w three 3×3 convolutions (32, 32, c + 5) with relu (Adler &
+ * Öktem use PReLU; relu keeps it simple and has no extra weights). Weights shared across steps by
+ * default, or one network per step (`sharedWeights: false`).
+ * @example
+ * const lgd = new Lgd({ channels: 1, steps: 10 });
+ * const xs = lgd.run(y, problem);
+ * tf.dispose(xs);
+ * lgd.dispose();
+ */
+export class Lgd implements LearnedSolver {
+  readonly kind = 'lgd' as const;
+  readonly config: LgdConfig;
+  private readonly params: ParamSet;
+  private readonly epsilon?: Epsilon;
+  private readonly nets: LgdNet[];
+  private readonly defaultPrior: Prior;
+
+  constructor(config: Partial<LgdConfig> = {}) {
+    this.config = resolveLgdConfig(config);
+    const c = this.config;
+    this.params = new ParamSet(c.seed);
+    if (c.dataGradient === 'stabilised') this.epsilon = new Epsilon(this.params, c.epsilon);
+    const make = (prefix: string) => new LgdNet(this.params, prefix, c.channels, c.memory, c.features);
+    this.nets = c.sharedWeights ? [make('net/')] : Array.from({ length: c.steps }, (_, t) => make(`step${t}/net/`));
+    this.defaultPrior = totalVariation(c.prior);
+  }
+
+  run(y: tf.Tensor4D, problem: Problem, options: RunOptions = {}): tf.Tensor4D[] {
+    const c = this.config;
+    const steps = options.steps ?? c.steps;
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`LGD.run: steps must be a positive integer, got ${steps}`);
+    if (!c.sharedWeights && steps > c.steps) throw new Error(`LGD.run: per-step weights exist for ${c.steps} steps, asked for ${steps}`);
+    let x = startPoint(problem, y, options.x0);
+    if (x.shape[3] !== c.channels) {
+      x.dispose();
+      throw new Error(`LGD.run: images have ${x.shape[3]} channels, the LGD was built for ${c.channels}`);
+    }
+    const [b, h, w] = x.shape;
+    const prior = problem.prior ?? this.defaultPrior;
+    let substitute: tf.Tensor4D | null = null;
+    try {
+      if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape);
+    } catch (err) {
+      x.dispose();
+      throw err;
+    }
+    let memory: tf.Tensor4D = tf.zeros([b, h, w, c.memory]);
+    const iterates: tf.Tensor4D[] = [];
+    try {
+      for (let t = 0; t < steps; t++) {
+        const net = this.nets[c.sharedWeights ? 0 : t];
+        const out = tf.tidy(() => {
+          const dataGrad =
+            substitute ??
+            (this.epsilon
+              ? tf.neg(stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()))
+              : normalisedDataGradient(problem.likelihood, x, y)); // [b, h, w, c]
+          const priorGrad = c.usePriorGradient ? prior.grad(x) : tf.zerosLike(x); // [b, h, w, c]
+          const s = c.useState ? memory : tf.zerosLike(memory); // [b, h, w, m]
+          const input = tf.concat([x, s, dataGrad, priorGrad], 3) as tf.Tensor4D; // [b, h, w, 3c + m]
+          const o = net.apply(input); // [b, h, w, c + m]
+          const [dx, ds] = tf.split(o, [c.channels, c.memory], 3);
+          return { x: tf.add(x, dx) as tf.Tensor4D, memory: tf.relu(ds) as tf.Tensor4D };
+        });
+        if (t === 0) x.dispose(); // x0 is not an iterate
+        memory.dispose();
+        x = out.x;
+        memory = out.memory;
+        iterates.push(x);
+      }
+    } catch (err) {
+      if (iterates.length === 0) x.dispose();
+      tf.dispose(iterates);
+      throw err;
+    } finally {
+      memory.dispose();
+      substitute?.dispose();
+    }
+    return iterates;
+  }
+
+  paramCount(): number {
+    return this.params.count();
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.params.variables;
+  }
+
+  getWeights(): NamedTensor[] {
+    return this.params.getWeights();
+  }
+
+  setWeights(weights: NamedTensor[] | tf.NamedTensorMap): void {
+    this.params.setWeights(weights);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

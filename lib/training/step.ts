@@ -1,0 +1,61 @@
+/** One optimizer step of a learned solver: loss over iterates, gradients, clipping, NaN check, Adam. */
+import { tf } from '../engine/tf';
+import { Problem } from '../solvers/classical/problem';
+import { LearnedSolver } from '../solvers/learned/types';
+import { clipByGlobalNorm } from './clip';
+import { iterateLoss } from './loss';
+
+/** Options of {@link trainStep}. */
+export interface TrainStepOptions {
+  /** Learning rate of this step (set on the optimizer before the update). */
+  lr: number;
+  /** Clip the global gradient norm to this (0: no clipping). */
+  clipNorm: number;
+  /** Loss weights `w_t` (default all 1). */
+  stepWeights?: readonly number[];
+}
+
+/** What {@link trainStep} measured. */
+export interface TrainStepResult {
+  /** The loss of the batch before the update. */
+  loss: number;
+  /** The global gradient norm before clipping. */
+  gradNorm: number;
+  /** False when the loss or the norm was not finite: then nothing was updated. */
+  applied: boolean;
+}
+
+/**
+ * One step: `L = Σ_t w_t MSE(x_t, x)/Σ w_t` over `solver.run(y, problem)`, its gradients with
+ * respect to every trainable variable (zeros for any the loss does not reach, so Adam's moments
+ * keep their positions), clipping by global norm, and — only when loss and norm are finite — the
+ * Adam update with learning rate `lr`. No tensors survive the call.
+ * @example
+ * const { loss } = trainStep(rim, adam, clean, y, problem, { lr: 1e-3, clipNorm: 1 });
+ */
+export function trainStep(
+  solver: LearnedSolver,
+  optimizer: tf.AdamOptimizer,
+  clean: tf.Tensor4D,
+  y: tf.Tensor4D,
+  problem: Problem,
+  options: TrainStepOptions,
+): TrainStepResult {
+  const vars = solver.trainableVariables();
+  const { value, grads } = tf.variableGrads(() => iterateLoss(solver.run(y, problem), clean, options.stepWeights), vars);
+  const ordered: tf.NamedTensorMap = {};
+  for (const v of vars) ordered[v.name] = grads[v.name] ?? tf.zerosLike(v);
+  const { grads: clipped, norm } = clipByGlobalNorm(ordered, options.clipNorm);
+  try {
+    const loss = value.dataSync()[0];
+    const gradNorm = norm.dataSync()[0];
+    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (applied) {
+      (optimizer as unknown as { learningRate: number }).learningRate = options.lr;
+      optimizer.applyGradients(clipped as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    }
+    return { loss, gradNorm, applied };
+  } finally {
+    tf.dispose([...new Set([value, norm, ...Object.values(grads), ...Object.values(ordered), ...Object.values(clipped)])]);
+  }
+}

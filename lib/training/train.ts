@@ -1,0 +1,289 @@
+/**
+ * Training of learned solvers on blind Gaussian denoising of random patches, with checkpoints and
+ * exact resumption.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { initEngine, tf } from '../engine';
+import { loadRawImages } from '../io/datasets';
+import { writeFileAtomic } from '../io/files';
+import { RawImage } from '../io/image';
+import { PatchSampler } from '../io/patches';
+import { resultsDir } from '../io/paths';
+import { closeBrowser, hasChromium, saveFigure } from '../report/figures';
+import { createProblem } from '../solvers/classical/problem';
+import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
+import { FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
+import { LearnedSolver } from '../solvers/learned/types';
+import { CheckpointState, latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
+import { LogEntry, logToCsv, logToJson, trainingCurve, writeLog } from './log';
+import { blindNoise, mixSeed } from './noise';
+import { learningRate } from './schedule';
+import { trainStep } from './step';
+
+/** What {@link TrainOptions.onProgress} receives after every step. */
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Seconds of this step. */
+  stepTime: number;
+  /** Seconds of training so far (over all sessions of the run). */
+  wallTime: number;
+  /** Steps per second in this session. */
+  stepsPerSecond: number;
+  /** Estimated seconds to the end. */
+  eta: number;
+}
+
+/** Options of {@link trainLearnedSolver}. */
+export interface TrainOptions {
+  /** Called after every step (e.g. to draw a progress bar). An exception stops training (no checkpoint). */
+  onProgress?: (progress: TrainProgress) => void;
+  /** Stops after the current step; a checkpoint of that step is written first. */
+  signal?: AbortSignal;
+  /** Train on these images instead of loading `config.data.dataset` (tests, notebooks). */
+  images?: RawImage[];
+  /** The run folder (default `results/runs/<name>`). */
+  runDir?: string;
+  /**
+   * `'auto'` (default): resume from the run folder's newest checkpoint when there is one;
+   * `true`: resume, and fail without a checkpoint; `false`: start fresh, and fail when the folder
+   * has a checkpoint (use another folder or delete it).
+   */
+  resume?: boolean | 'auto';
+  /** Where the final model goes (default `results/models/<name>`); false: no export. */
+  exportDir?: string | false;
+  /** Save the training-curve figure (HTML, plus PNG when Chromium is installed); default true. */
+  figures?: boolean;
+  /** The command line, recorded in the export's `train.json`. */
+  command?: string;
+  /** Where status lines go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** What {@link trainLearnedSolver} returns. */
+export interface TrainResult {
+  /** The trained solver (the caller disposes it). */
+  solver: LearnedSolver;
+  /** The configuration with defaults. */
+  config: TrainConfig;
+  /** Steps done (equals `config.steps` unless aborted). */
+  step: number;
+  /** 'completed', or 'aborted' by the signal. */
+  stopped: 'completed' | 'aborted';
+  log: LogEntry[];
+  runDir: string;
+  /** The exported model folder (completed runs with export on). */
+  exportDir?: string;
+  /** Seconds of training over all sessions. */
+  wallTime: number;
+  engine: string;
+}
+
+/** Training stopped on a non-finite loss or gradient; names the step, the batch and the last good checkpoint. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly lastCheckpoint: string | undefined,
+  ) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/**
+ * Trains a learned solver (RIM or LGD) for blind Gaussian denoising:
+ *
+ * - data: random `p×p` patches of the training set with flips and 90° rotations ({@link PatchSampler},
+ *   seeded), σ ~ U[σ_min, σ_max]/255 per patch, noise drawn from `(seed, step)`;
+ * - loss: `Σ_t w_t MSE(x_t, x) / Σ_t w_t` over the iterates (all `w_t = 1` by default);
+ * - Adam with a learning-rate schedule and gradient clipping by global norm;
+ * - a NaN guard: a non-finite loss or gradient norm stops training before the update, with a
+ *   {@link TrainingDivergedError} naming the step, the batch and the last good checkpoint;
+ * - checkpoints every `checkpointEvery` steps in the run folder (and on abort), from which a run
+ *   resumes exactly: the log of an interrupted and resumed run equals the uninterrupted one;
+ * - a CSV + JSON log (step, loss, lr, grad norm, wall time, engine) and a training-curve figure in
+ *   the run folder; the final model exported to `results/models/<name>/` (weights, config, log,
+ *   SHA256SUMS, `train.json` with the command, steps, wall time and engine).
+ * @example
+ * const { solver } = await trainLearnedSolver(
+ *   { name: 'rim_gray', model: { kind: 'rim', features: 32, steps: 8 }, steps: 2000 },
+ *   { onProgress: (p) => bar.update(p.step, { loss: p.loss }) },
+ * );
+ */
+export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const config = resolveTrainConfig(input as TrainConfigInput);
+  const say = options.log ?? ((line: string) => console.log(line));
+  await initEngine();
+  const engine = tf.getBackend();
+  const images = options.images ?? (await loadRawImages(config.data.dataset, { channels: config.data.channels, limit: config.data.limit }));
+  if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
+  const channels = images[0].channels;
+  const declared = (config.model as { channels?: number }).channels;
+  if (declared !== undefined && declared !== channels) {
+    throw new Error(`train config: model.channels = ${declared} but the training images have ${channels} channel(s) (data.dataset ${config.data.dataset})`);
+  }
+  const modelConfig = { ...config.model, channels, seed: (config.model as { seed?: number }).seed ?? config.seed } as LearnedSolverConfig;
+  const runDir = path.resolve(options.runDir ?? path.join(resultsDir(), 'runs', config.name));
+  const key = numericsKey(config);
+
+  const solver = createLearnedSolver(modelConfig);
+  const optimizer = tf.train.adam(config.optimizer.lr, config.optimizer.beta1, config.optimizer.beta2, config.optimizer.epsilon);
+  const sampler = new PatchSampler(images, {
+    patchSize: config.data.patchSize,
+    batchSize: config.data.batchSize,
+    augment: config.data.augment,
+    seed: mixSeed(config.seed, 1),
+  });
+  let step = 0;
+  let log: LogEntry[] = [];
+  let wallOffset = 0;
+  let lastCheckpoint: { step: number; dir: string } | undefined;
+  let completed = false;
+  try {
+    const latest = latestCheckpoint(runDir);
+    const resume = options.resume ?? 'auto';
+    if (latest && resume === false) {
+      throw new Error(`run folder ${runDir} already has a checkpoint (step ${latest.step}); resume it, or delete the folder / choose another (--out) to start afresh`);
+    }
+    if (!latest && resume === true) throw new Error(`cannot resume: no checkpoint in ${runDir} (no latest.json)`);
+    if (latest) {
+      const state = await readCheckpoint(latest.dir, solver, optimizer);
+      if (state.configKey !== key) {
+        throw new Error(`cannot resume ${runDir}: its checkpoint was trained with a different configuration.\n  checkpoint: ${state.configKey}\n  now:        ${key}`);
+      }
+      if (state.step > config.steps) throw new Error(`cannot resume ${runDir}: its checkpoint is at step ${state.step}, past the configured ${config.steps} steps`);
+      step = state.step;
+      sampler.state = state.samplerState;
+      log = state.log;
+      wallOffset = state.wallTime;
+      lastCheckpoint = latest;
+      say(`resuming ${config.name} from step ${step} (${latest.dir})`);
+    }
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');
+    say(`training ${config.name}: ${solver.kind}, ${solver.paramCount()} parameters, ${images.length} images, batch ${config.data.batchSize}×${config.data.patchSize}², ${config.steps} steps, engine ${engine}; run folder ${runDir}`);
+
+    const sessionStart = Date.now();
+    const sessionStep0 = step;
+    const state = (): CheckpointState => ({
+      step,
+      samplerState: sampler.state,
+      seed: config.seed,
+      wallTime: wallOffset + (Date.now() - sessionStart) / 1000,
+      configKey: key,
+      log,
+      engine,
+    });
+    const checkpoint = async () => {
+      const dir = await writeCheckpoint(runDir, solver, optimizer, state(), config.keepCheckpoints);
+      lastCheckpoint = { step, dir };
+      writeLog(runDir, log, { name: config.name });
+    };
+
+    while (step < config.steps) {
+      // Yield to the event loop once per step, so that signal handlers (Ctrl-C), timers and
+      // notebook outputs get their turn: the step itself is synchronous.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) break;
+      const t0 = Date.now();
+      const samplerBefore = sampler.state;
+      const lr = learningRate(config.schedule, config.optimizer.lr, step, config.steps);
+      const clean = sampler.next(); // [b, p, p, c]
+      const noisy = blindNoise(clean, config.noise.sigmaMin, config.noise.sigmaMax, mixSeed(config.seed, 2, step));
+      let lossValue: number;
+      let normValue: number;
+      try {
+        const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
+        const r = trainStep(solver, optimizer, clean, noisy.y, problem, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights });
+        lossValue = r.loss;
+        normValue = r.gradNorm;
+        if (!r.applied) {
+          const where = lastCheckpoint
+            ? `the last good checkpoint is step ${lastCheckpoint.step} at ${lastCheckpoint.dir} (resume from it with a lower learning rate or a smaller clipNorm)`
+            : 'no checkpoint was written yet (lower the learning rate or the clipNorm, or check the model at initialisation)';
+          throw new TrainingDivergedError(
+            `training diverged at step ${step + 1} (its batch: ${config.data.batchSize} patches drawn from sampler state ${samplerBefore}, ` +
+              `noise seed ${mixSeed(config.seed, 2, step)}, σ·255 = [${noisy.sigmas.map((s) => (s * 255).toFixed(1)).join(', ')}]): ` +
+              `loss = ${lossValue}, gradient norm = ${normValue}. Stopped before the update; ${where}.`,
+            step + 1,
+            lastCheckpoint?.dir,
+          );
+        }
+      } finally {
+        clean.dispose();
+        noisy.y.dispose();
+        noisy.likelihood.operator.dispose();
+      }
+      step++;
+      const now = Date.now();
+      const entry: LogEntry = {
+        step,
+        loss: lossValue,
+        lr,
+        gradNorm: normValue,
+        wallTime: wallOffset + (now - sessionStart) / 1000,
+        stepTime: (now - t0) / 1000,
+        engine,
+      };
+      log.push(entry);
+      if (options.onProgress) {
+        const rate = (step - sessionStep0) / Math.max(1e-9, (now - sessionStart) / 1000);
+        options.onProgress({ ...entry, totalSteps: config.steps, stepsPerSecond: rate, eta: (config.steps - step) / rate });
+      }
+      if (step % config.checkpointEvery === 0 || step === config.steps) await checkpoint();
+    }
+    if (step < config.steps && lastCheckpoint?.step !== step) await checkpoint(); // aborted between checkpoints
+    const wallTime = log.length ? log[log.length - 1].wallTime : wallOffset;
+    const result: TrainResult = { solver, config, step, stopped: step >= config.steps ? 'completed' : 'aborted', log, runDir, wallTime, engine };
+    writeLog(runDir, log, { name: config.name });
+    let curvePng: Uint8Array | undefined;
+    if (options.figures !== false && log.length > 0) {
+      const chromium = hasChromium();
+      const written = await saveFigure(trainingCurve(log, config.name), 'training_curve', { dir: runDir, formats: chromium ? ['html', 'png'] : ['html'] });
+      if (written.png) curvePng = fs.readFileSync(written.png);
+      if (chromium) await closeBrowser();
+    }
+    if (result.stopped === 'completed' && options.exportDir !== false) {
+      const exportDir = path.resolve(options.exportDir ?? path.join(resultsDir(), 'models', config.name));
+      const weights = solver.getWeights();
+      const weightBytes = new Uint8Array((await tf.io.encodeWeights(weights)).data);
+      tf.dispose(weights.map((w) => w.tensor));
+      const last = log.slice(-Math.min(100, log.length));
+      const info = {
+        name: config.name,
+        kind: solver.kind,
+        paramCount: solver.paramCount(),
+        command: options.command ?? null,
+        steps: step,
+        wallTimeSeconds: wallTime,
+        engine,
+        tfjs: tf.version.tfjs,
+        finalLoss: last.reduce((a, e) => a + e.loss, 0) / last.length,
+        weightsSha256: sha256(weightBytes),
+        runDir,
+        date: new Date().toISOString(),
+        trainConfig: { ...config, model: modelConfig },
+      };
+      const files: FolderFiles = {
+        'training_log.csv': logToCsv(log),
+        'training_log.json': logToJson(log, { name: config.name }),
+        'train.json': JSON.stringify(info, null, 2),
+      };
+      if (curvePng) files['training_curve.png'] = curvePng;
+      await saveLearnedSolver(solver, exportDir, files);
+      result.exportDir = exportDir;
+      say(`exported ${config.name} to ${exportDir}`);
+    }
+    completed = true;
+    return result;
+  } finally {
+    optimizer.dispose();
+    if (!completed) solver.dispose();
+  }
+}

@@ -1,0 +1,137 @@
+import { strict as assert } from 'assert';
+import { initEngine, tf } from '../lib/engine';
+import { ensureData } from '../lib/io';
+import {
+  bicubicBaseline, chooseLambda, deblurringTask, denoisingTask, loadSrTestPairs, publishedSrPsnr, replaceLuma,
+  superResolutionTask, luma, tvRestore,
+} from '../lib/experiments';
+import { identity } from '../lib/operators';
+import { progress } from '../lib/report/progress';
+
+/**
+ * The bicubic SR baseline (MATLAB-compatible bicubic upsampling of the given LR files, uint8
+ * output, PSNR on BT.601 Y with `scale` pixels shaved) must land within 0.05 dB of the published
+ * bicubic column (VDSR CVPR 2016 table, quoted in shared/reference/PAPERS.md) on the full Set5
+ * and Set14 at x2, x3, x4.
+ */
+describe('classical baselines: bicubic SR vs the published table', function () {
+  this.timeout(300_000);
+  const TOLERANCE_DB = 0.05;
+  const deltas: string[] = [];
+
+  before(async () => {
+    await initEngine();
+    await ensureData({ sets: ['Set5', 'Set14'], log: () => undefined });
+  });
+
+  after(() => {
+    if (deltas.length) console.log(`      bicubic − published (dB): ${deltas.join(', ')}`);
+  });
+
+  for (const set of ['Set5', 'Set14'] as const) {
+    for (const scale of [2, 3, 4]) {
+      it(`${set} x${scale} is within ${TOLERANCE_DB} dB of the published bicubic PSNR`, async () => {
+        const published = publishedSrPsnr(set, scale, 'bicubic');
+        assert.ok(published !== undefined, `no published bicubic PSNR for ${set} x${scale}`);
+        const before = tf.memory().numTensors;
+        const pairs = await loadSrTestPairs(set, scale);
+        const expected = set === 'Set5' ? 5 : 14;
+        assert.equal(pairs.length, expected, `${set} x${scale}: expected ${expected} pairs`);
+        const result = bicubicBaseline(pairs, scale);
+        tf.dispose(pairs.flatMap((p) => [p.hr, p.lr]));
+        assert.equal(tf.memory().numTensors, before, 'bicubicBaseline leaked tensors');
+        const delta = result.psnr - published;
+        deltas.push(`${set} x${scale} ${delta >= 0 ? '+' : ''}${delta.toFixed(3)}`);
+        assert.ok(
+          Math.abs(delta) <= TOLERANCE_DB,
+          `${set} x${scale}: bicubic ${result.psnr.toFixed(3)} dB vs published ${published} dB (delta ${delta.toFixed(3)} dB)`,
+        );
+      });
+    }
+  }
+});
+
+describe('classical baselines: TV tasks and helpers', () => {
+  before(async () => {
+    await initEngine();
+  });
+
+  /** A smooth 24×24 test image with an edge, [1, 24, 24, c]. */
+  const testImage = (c: 1 | 3): tf.Tensor4D =>
+    tf.tidy(() => {
+      const r = tf.range(0, 24).div(23) as tf.Tensor1D;
+      const ramp = tf.outerProduct(r, tf.onesLike(r)).mul(0.5).add(0.2); // [24, 24]
+      const edge = tf.outerProduct(tf.onesLike(r), r.greater(0.5).cast('float32') as tf.Tensor1D).mul(0.25);
+      const gray = ramp.add(edge).reshape([1, 24, 24, 1]);
+      return (c === 1 ? gray : tf.concat([gray, gray.mul(0.8), gray.mul(0.6).add(0.1)], 3)) as tf.Tensor4D;
+    });
+
+  for (const [name, task, channels] of [
+    ['denoising σ=25', denoisingTask({ sigma: 25 }), 1],
+    ['deblurring', deblurringTask({ kernelSize: 5, kernelSigma: 1, sigma: 2 }), 1],
+    ['super-resolution x2 (color)', superResolutionTask({ scale: 2 }), 3],
+  ] as const) {
+    it(`${name}: TV output is 8-bit, shaped like the truth, better than the input, and leaks nothing`, () => {
+      const image = testImage(channels);
+      const before = tf.memory().numTensors;
+      const truth = task.prepare(image);
+      const y = task.degrade(truth, 3);
+      const input = task.input(y);
+      const { output, history } = task.restore(y, { lambda: 4, iterations: 15, truth, init: input });
+      assert.deepEqual(output.shape, truth.shape);
+      const offLevel = tf.tidy(() => output.mul(255).sub(output.mul(255).round()).abs().max().dataSync()[0]);
+      assert.ok(offLevel < 1e-3, 'output is not on 8-bit levels');
+      assert.ok(history.length > 1 && history.every((h) => h.psnr !== undefined), 'history lacks PSNR');
+      const q = task.measure(output, truth);
+      const q0 = task.measure(input, truth);
+      assert.ok(q.psnr > q0.psnr, `TV ${q.psnr.toFixed(2)} dB is not above the input's ${q0.psnr.toFixed(2)} dB`);
+      tf.dispose([truth, y, input, output]);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      image.dispose();
+    });
+  }
+
+  it('tvRestore with each solver decreases the objective without leaking', () => {
+    const x = testImage(1);
+    const y = tf.tidy(() => x.add(tf.randomNormal(x.shape, 0, 0.1, 'float32', 1))) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    for (const solver of ['gd', 'lbfgs', 'gauss-newton'] as const) {
+      const r = tvRestore({ operator: identity(), y, sigma: 0.1, lambda: 5, solver, iterations: 5 });
+      const f = r.history.map((h) => h.objective);
+      assert.ok(f[f.length - 1] < f[0], `${solver}: objective did not decrease`);
+      r.x.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    tf.dispose([x, y]);
+  });
+
+  it('replaceLuma sets the luma and keeps Cb, Cr', () => {
+    tf.tidy(() => {
+      const rgb = testImage(3);
+      const target = luma(rgb).mul(0.9).add(0.05) as tf.Tensor4D;
+      const out = replaceLuma(rgb, target);
+      const cbcr = (t: tf.Tensor4D) => tf.matMul(t.reshape([-1, 3]) as tf.Tensor2D, tf.tensor2d([[-37.797, 112], [-74.203, -93.786], [112, -18.214]])); // BT.601 Cb, Cr (no offset)
+      assert.ok(luma(out).sub(target).abs().max().dataSync()[0] < 1e-5);
+      assert.ok(cbcr(out).sub(cbcr(rgb)).abs().max().dataSync()[0] < 1e-3);
+    });
+  });
+
+  it('chooseLambda is deterministic and returns a candidate', () => {
+    const images = [{ name: 'a', file: '', image: testImage(1) }];
+    const opts = { task: denoisingTask({ sigma: 25 }), images, lambdas: [2, 8], iterations: 5, progress: false };
+    const a = chooseLambda(opts);
+    const b = chooseLambda(opts);
+    assert.deepEqual(a.psnr, b.psnr);
+    assert.ok([2, 8].includes(a.best));
+    images[0].image.dispose();
+  });
+
+  it('progress prints the first and last items only when the interval is long', () => {
+    const lines: string[] = [];
+    const bar = progress(5, { label: 'test', intervalMs: 1e9, log: (l) => lines.push(l) });
+    for (let i = 0; i < 5; i++) bar.tick(`item ${i}`);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^test \[.*\] 1\/5 item 0/);
+    assert.match(lines[1], /5\/5 item 4/);
+  });
+});

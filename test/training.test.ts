@@ -1,0 +1,302 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import { RawImage, Rng } from '../lib/io';
+import { formatEta, ProgressBar } from '../lib/report/progress_bar';
+import { createProblem } from '../lib/solvers/classical';
+import { loadLearnedSolver, Rim } from '../lib/solvers/learned';
+import {
+  blindNoise,
+  clipByGlobalNorm,
+  iterateLoss,
+  latestCheckpoint,
+  learningRate,
+  LogEntry,
+  mixSeed,
+  resolveTrainConfig,
+  TrainConfigInput,
+  trainLearnedSolver,
+  TrainingDivergedError,
+  trainStep,
+} from '../lib/training';
+
+/** Smooth-ish random 8-bit gray images (so denoising has something to learn). */
+function syntheticImages(n: number, size: number, channels: 1 | 3 = 1, seed = 0): RawImage[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => {
+    const data = new Uint8Array(size * size * channels);
+    const fx = rng.uniform(0.05, 0.4);
+    const fy = rng.uniform(0.05, 0.4);
+    const ph = rng.uniform(0, 6);
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        for (let c = 0; c < channels; c++) data[(i * size + j) * channels + c] = Math.round(127.5 + 100 * Math.sin(fx * i + fy * j + ph + c));
+      }
+    }
+    return { data, height: size, width: size, channels };
+  });
+}
+
+/** A tiny configuration: RIM-bench cell with F = 4, T = 2, batch 2 of 8×8 patches. */
+function tinyConfig(name: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    name,
+    model: { kind: 'rim', features: 4, steps: 2 },
+    data: { dataset: 'Train400', patchSize: 8, batchSize: 2 },
+    steps: 6,
+    checkpointEvery: 2,
+    optimizer: { lr: 1e-2, clipNorm: 0.5 },
+    schedule: { type: 'cosine', minLr: 1e-4 },
+    seed: 3,
+    ...extra,
+  };
+}
+
+const numbers = (log: LogEntry[]) => log.map((e) => [e.step, e.loss, e.lr, e.gradNorm]);
+
+describe('training', function () {
+  this.timeout(60000);
+  let dir: string;
+  const images = syntheticImages(4, 20);
+  const quiet = { log: () => undefined, figures: false } as const;
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-training-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe('pieces', () => {
+    it('learning-rate schedules: constant, step decay, cosine, warm-up', () => {
+      assert.equal(learningRate({ type: 'constant' }, 1e-3, 500, 1000), 1e-3);
+      assert.equal(learningRate({ type: 'step', every: 100, gamma: 0.5 }, 1, 250, 1000), 0.25);
+      assert.ok(Math.abs(learningRate({ type: 'cosine', minLr: 0 }, 1, 50, 100) - 0.5) < 1e-12);
+      assert.equal(learningRate({ type: 'cosine', minLr: 0.1 }, 1, 0, 100), 1);
+      assert.ok(Math.abs(learningRate({ type: 'cosine', minLr: 0.1 }, 1, 100, 100) - 0.1) < 1e-12);
+      assert.equal(learningRate({ type: 'constant', warmup: 4 }, 1, 1, 100), 0.5);
+    });
+
+    it('clips by global norm, leaving small gradients alone', () => {
+      const g = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([0, 4]) };
+      const { grads, norm } = clipByGlobalNorm(g, 1);
+      assert.equal(norm.dataSync()[0], 5);
+      assert.ok(Math.abs(grads.a.dataSync()[0] - 0.6) < 1e-6 && Math.abs(grads.b.dataSync()[1] - 0.8) < 1e-6);
+      const loose = clipByGlobalNorm(g, 10);
+      assert.deepEqual(Array.from(loose.grads.b.dataSync()), [0, 4]);
+      tf.dispose([g.a, g.b, norm, loose.norm, ...Object.values(grads), ...Object.values(loose.grads)]);
+    });
+
+    it('blind noise: σ in [σmin, σmax]/255 per patch, reproducible from the seed', () => {
+      const clean = tf.fill([3, 4, 4, 1], 0.5) as tf.Tensor4D;
+      const a = blindNoise(clean, 5, 55, mixSeed(1, 2, 7));
+      const b = blindNoise(clean, 5, 55, mixSeed(1, 2, 7));
+      const c = blindNoise(clean, 5, 55, mixSeed(1, 2, 8));
+      assert.ok(a.sigmas.every((s) => s >= 5 / 255 && s <= 55 / 255));
+      assert.deepEqual(Array.from(a.y.dataSync()), Array.from(b.y.dataSync()));
+      assert.notDeepEqual(Array.from(a.y.dataSync()), Array.from(c.y.dataSync()));
+      for (const n of [a, b, c]) {
+        n.y.dispose();
+        n.likelihood.operator.dispose();
+      }
+      clean.dispose();
+    });
+
+    it('the loss is the mean over iterates of the MSE (w_t = 1), or the weighted mean', () => {
+      const truth = tf.zeros([1, 2, 2, 1]) as tf.Tensor4D;
+      const xs = [tf.fill([1, 2, 2, 1], 1), tf.fill([1, 2, 2, 1], 3)] as tf.Tensor4D[];
+      const l = iterateLoss(xs, truth);
+      const w = iterateLoss(xs, truth, [0, 1]);
+      assert.equal(l.dataSync()[0], 5);
+      assert.equal(w.dataSync()[0], 9);
+      tf.dispose([truth, ...xs, l, w]);
+    });
+
+    it('config errors name the field', () => {
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), steps: 0 }), /steps must be a positive integer/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), noise: { sigmaMin: 0 } }), /noise needs 0 < sigmaMin/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('bad name!') }), /name must be a file-safe string/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind must be 'rim' or 'lgd'/);
+    });
+
+    it('the shipped configs are valid', () => {
+      const root = path.resolve(__dirname, '..', 'configs');
+      for (const f of ['rim_gray.json', 'lgd_gray.json', 'rim_gray_nograd.json', 'rim_color.json']) {
+        const c = resolveTrainConfig(JSON.parse(fs.readFileSync(path.join(root, f), 'utf8')));
+        assert.equal(c.name, f.replace(/\.json$/, ''));
+      }
+    });
+
+    it('a progress bar renders done/total, fields, rate and ETA; lines mode prints sparse lines', () => {
+      const out: string[] = [];
+      const stream = { write: (s: string) => out.push(s) !== 0, isTTY: false } as unknown as NodeJS.WritableStream;
+      const bar = new ProgressBar({ total: 10, label: 'train', stream, mode: 'lines', lineEveryMs: 60000 });
+      for (let i = 1; i <= 10; i++) bar.update(i, { loss: 0.0123 });
+      bar.done('finished');
+      assert.equal(out.length, 3, 'first line, last line, message');
+      assert.match(out[0], /^train \[#+\.+\]\s+10% 1\/10 \| loss 0\.0123 \| .* \| ETA /);
+      assert.match(out[1], /100% 10\/10 .* took /);
+      assert.equal(formatEta(185), '3m05s');
+      assert.equal(formatEta(3720), '1h02m');
+      const tty: string[] = [];
+      const ttyBar = new ProgressBar({ total: 2, stream: { write: (s: string) => tty.push(s) !== 0, isTTY: true, columns: 80 } as unknown as NodeJS.WritableStream });
+      ttyBar.update(1);
+      ttyBar.update(2);
+      ttyBar.done();
+      assert.equal(ttyBar.mode, 'tty');
+      assert.ok(tty[0].startsWith('\r') && tty[0].endsWith('\x1b[K') && tty[tty.length - 1] === '\n');
+    });
+  });
+
+  describe('optimisation', () => {
+    it('one optimizer step lowers the loss on a fixed batch, and leaks no tensors', () => {
+      const rim = new Rim({ features: 4, steps: 2, seed: 1 });
+      const optimizer = tf.train.adam(1e-3);
+      const clean = tf.tidy(() => tf.add(0.5, tf.mul(0.3, tf.sin(tf.mul(tf.range(0, 2 * 64), 0.3)))).reshape([2, 8, 8, 1])) as tf.Tensor4D;
+      const noisy = blindNoise(clean, 25, 25, 1);
+      const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
+      const first = trainStep(rim, optimizer, clean, noisy.y, problem, { lr: 1e-3, clipNorm: 0 });
+      const before = tf.memory().numTensors;
+      const second = trainStep(rim, optimizer, clean, noisy.y, problem, { lr: 1e-3, clipNorm: 0 });
+      assert.equal(tf.memory().numTensors, before, 'no tensors survive a step (after Adam created its moments)');
+      assert.ok(first.applied && second.applied);
+      assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
+      tf.dispose([clean, noisy.y]);
+      noisy.likelihood.operator.dispose();
+      optimizer.dispose();
+      rim.dispose();
+    });
+  });
+
+  describe('trainLearnedSolver', () => {
+    let uninterrupted: LogEntry[];
+    let finalWeights: Float32Array[];
+
+    it('trains, checkpoints, logs and exports; no tensors leak', async () => {
+      const before = tf.memory().numTensors;
+      const runDir = path.join(dir, 'full');
+      const exportDir = path.join(dir, 'models', 'full');
+      const progress: number[] = [];
+      const result = await trainLearnedSolver(tinyConfig('full'), { ...quiet, images, runDir, exportDir, onProgress: (p) => progress.push(p.step) });
+      assert.equal(result.stopped, 'completed');
+      assert.equal(result.step, 6);
+      assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
+      uninterrupted = result.log;
+      finalWeights = result.solver.getWeights().map((w) => {
+        const v = w.tensor.dataSync() as Float32Array;
+        w.tensor.dispose();
+        return v;
+      });
+      assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.engine === tf.getBackend()));
+      const csv = fs.readFileSync(path.join(runDir, 'log.csv'), 'utf8').trim().split('\n');
+      assert.equal(csv[0], 'step,loss,lr,grad_norm,wall_time_s,step_time_s,engine');
+      assert.equal(csv.length, 7);
+      assert.equal(Number(csv[3].split(',')[1]), result.log[2].loss, 'CSV losses round-trip exactly');
+      assert.equal(latestCheckpoint(runDir)?.step, 6);
+      assert.deepEqual(fs.readdirSync(path.join(runDir, 'checkpoints')).sort(), ['step-000004', 'step-000006'], 'keeps the newest 2');
+      const info = JSON.parse(fs.readFileSync(path.join(exportDir, 'train.json'), 'utf8'));
+      assert.equal(info.steps, 6);
+      assert.equal(info.engine, tf.getBackend());
+      assert.ok(typeof info.wallTimeSeconds === 'number' && /^[0-9a-f]{64}$/.test(info.weightsSha256));
+      const loaded = await loadLearnedSolver(exportDir);
+      assert.equal(loaded.paramCount(), result.solver.paramCount());
+      loaded.dispose();
+      result.solver.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('resumes exactly: a run interrupted (crash after step 3; checkpoint at 2) and resumed gives the same log and weights, bitwise', async () => {
+      const runDir = path.join(dir, 'crashed');
+      await assert.rejects(
+        trainLearnedSolver(tinyConfig('crashed'), {
+          ...quiet,
+          images,
+          runDir,
+          exportDir: false,
+          onProgress: (p) => {
+            if (p.step === 3) throw new Error('simulated crash');
+          },
+        }),
+        /simulated crash/,
+      );
+      assert.equal(latestCheckpoint(runDir)?.step, 2);
+      const before = tf.memory().numTensors;
+      const resumed = await trainLearnedSolver(tinyConfig('crashed'), { ...quiet, images, runDir, exportDir: false, resume: true });
+      assert.deepEqual(numbers(resumed.log), numbers(uninterrupted));
+      const weights = resumed.solver.getWeights();
+      weights.forEach((w, i) => assert.deepEqual(w.tensor.dataSync(), finalWeights[i], w.name));
+      tf.dispose(weights.map((w) => w.tensor));
+      resumed.solver.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('resumes exactly after an abort signal (checkpoint written at the abort step)', async () => {
+      const runDir = path.join(dir, 'aborted');
+      const controller = new AbortController();
+      const first = await trainLearnedSolver(tinyConfig('aborted'), {
+        ...quiet,
+        images,
+        runDir,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.step === 3) controller.abort();
+        },
+      });
+      assert.equal(first.stopped, 'aborted');
+      assert.equal(first.step, 3);
+      assert.equal(first.exportDir, undefined);
+      first.solver.dispose();
+      assert.equal(latestCheckpoint(runDir)?.step, 3);
+      const second = await trainLearnedSolver(tinyConfig('aborted'), { ...quiet, images, runDir, exportDir: false }); // resume: 'auto'
+      assert.deepEqual(numbers(second.log), numbers(uninterrupted));
+      second.solver.dispose();
+    });
+
+    it('refuses to resume with a different configuration, or to start over a checkpoint with resume: false', async () => {
+      const runDir = path.join(dir, 'aborted');
+      await assert.rejects(
+        trainLearnedSolver(tinyConfig('aborted', { optimizer: { lr: 5e-3 } }), { ...quiet, images, runDir, exportDir: false }),
+        /different configuration/,
+      );
+      await assert.rejects(trainLearnedSolver(tinyConfig('aborted'), { ...quiet, images, runDir, exportDir: false, resume: false }), /already has a checkpoint/);
+      await assert.rejects(trainLearnedSolver(tinyConfig('none'), { ...quiet, images, runDir: path.join(dir, 'none'), resume: true }), /no checkpoint/);
+    });
+
+    it('stops on a non-finite loss, naming the step and the batch, and keeps the last good checkpoint', async () => {
+      const runDir = path.join(dir, 'nan');
+      const before = tf.memory().numTensors;
+      const config = tinyConfig('nan', { optimizer: { lr: 1e30, clipNorm: 0 }, schedule: { type: 'constant' }, steps: 20 });
+      let error: unknown;
+      try {
+        await trainLearnedSolver(config, { ...quiet, images, runDir, exportDir: false });
+      } catch (err) {
+        error = err;
+      }
+      assert.ok(error instanceof TrainingDivergedError, String(error));
+      const e = error as TrainingDivergedError;
+      assert.match(e.message, new RegExp(`training diverged at step ${e.step} \\(its batch: 2 patches drawn from sampler state \\d+, noise seed \\d+, σ·255 = \\[`));
+      assert.match(e.message, /loss = (NaN|Infinity)/);
+      const latest = latestCheckpoint(runDir);
+      if (latest) {
+        assert.ok(latest.step < e.step);
+        assert.ok(e.message.includes(`the last good checkpoint is step ${latest.step}`));
+      } else assert.ok(e.message.includes('no checkpoint was written yet'));
+      assert.equal(tf.memory().numTensors, before, 'no leaks when training stops on an error');
+    });
+
+    it('trains LGD and color RIM, and the no-gradient ablation', async () => {
+      const color = syntheticImages(2, 12, 3);
+      for (const [name, model, imgs] of [
+        ['lgd', { kind: 'lgd', features: 4, steps: 2 }, images],
+        ['color', { kind: 'rim', features: 4, steps: 2 }, color],
+        ['nograd', { kind: 'rim', features: 4, steps: 2, useGradient: false }, images],
+      ] as const) {
+        const r = await trainLearnedSolver(tinyConfig(name, { model, steps: 2 }), { ...quiet, images: imgs as RawImage[], runDir: path.join(dir, name), exportDir: false });
+        assert.equal(r.log.length, 2);
+        assert.equal(r.solver.config.channels, (imgs as RawImage[])[0].channels);
+        r.solver.dispose();
+      }
+    });
+  });
+});
