@@ -25,7 +25,7 @@ export const TSLAB_BIN = path.join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'
 /** Folder the notebooks live in (and the kernel's cwd when they run). */
 export const NOTEBOOKS_DIR = path.join(ROOT, 'notebooks');
 
-export const STEPS = ['jupyter', 'kernel', 'chromium', 'data'] as const;
+export const STEPS = ['jupyter', 'kernel', 'chromium', 'native', 'data'] as const;
 export type Step = (typeof STEPS)[number];
 
 const APT_JUPYTER = ['jupyter-nbconvert', 'python3-nbclient', 'python3-ipykernel', 'jupyter-notebook'];
@@ -243,6 +243,16 @@ export interface SetupOptions {
   log?: Log;
 }
 
+/**
+ * The optional native oneDNN convolutions (native/): built by scripts/build-native.ts, which is
+ * idempotent and never fails the set-up (without oneDNN the engine keeps the wasm kernels).
+ */
+function buildNative(log: Log): void {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'build-native.ts')], { cwd: ROOT, encoding: 'utf8' });
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').filter((l) => l.startsWith('build-native:'));
+  log(`setup: native ${lines.length ? lines.join(' / ').replace(/build-native: /g, '') : `exit ${r.status}`}`);
+}
+
 /** Runs the selected steps in order; throws on the first failure. */
 export async function runSetup(options: SetupOptions = {}): Promise<void> {
   const log = options.log ?? console.log;
@@ -252,6 +262,7 @@ export async function runSetup(options: SetupOptions = {}): Promise<void> {
       if (step === 'jupyter') ensureJupyter(log);
       else if (step === 'kernel') ensureKernel(log);
       else if (step === 'chromium') ensureChromium(log);
+      else if (step === 'native') buildNative(log);
       else await ensureDataStep({ mirror: options.mirror, sets: options.sets }, log);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

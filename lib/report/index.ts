@@ -8,3 +8,4 @@ export * from './figures';
 export * from './grid';
 export * from './tables';
 export * from './progress_bar';
+export * from './progress';

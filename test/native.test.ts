@@ -1,0 +1,364 @@
+import { strict as assert } from 'assert';
+import { tf } from '../lib/engine/tf';
+import { dilateFilter, registerWasmKernels } from '../lib/engine/kernels';
+import {
+  convParams,
+  nativeAvailable,
+  nativeInfo,
+  nativeKernelsActive,
+  nativeStats,
+  nativeStatusLine,
+  registerNativeKernels,
+  unregisterNativeKernels,
+} from '../lib/engine/native';
+
+// The optional oneDNN kernels of lib/engine/native.ts (registered for the wasm backend) against
+// the 'cpu' backend's reference JS kernels. Skipped when native/build/Release/lgd_native.node is
+// not built (see scripts/build-native.ts).
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  x: Shape4;
+  w: Shape4;
+  stride: number | [number, number];
+  dilation: number;
+  pad: Pad;
+}
+
+/** Deterministic uniform(-1, 1) values (mulberry32). */
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let t = (s = (s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  assert.equal(got.length, want.length, 'length mismatch');
+  let max = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    max = Math.max(max, Math.abs(want[i]));
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  return max === 0 ? err : err / max;
+}
+
+function describeCase(c: Case): string {
+  return `x[${c.x}] w[${c.w}] stride ${c.stride} dilation ${c.dilation} pad ${JSON.stringify(c.pad)}`;
+}
+
+function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/**
+ * y = conv2d(x, w), dx = Conv2DBackpropInput(dy, w), dW = Conv2DBackpropFilter(x, dy) on the
+ * current backend. `viaDilatedFilter`: builds the dilation into the filter (the cpu reference of
+ * the gradients, whose kernels know no dilation).
+ */
+async function convTriple(c: Case, seed: number, viaDilatedFilter: boolean): Promise<Float32Array[]> {
+  const x = tf.tensor4d(randomValues(size(c.x), seed), c.x);
+  const w = tf.tensor4d(randomValues(size(c.w), seed + 1), c.w);
+  const y = tf.conv2d(x, w, c.stride, c.pad, 'NHWC', c.dilation);
+  const dy = tf.tensor4d(randomValues(size(y.shape), seed + 2), y.shape as Shape4);
+  const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+  let dx: tf.Tensor;
+  let dW: tf.Tensor;
+  if (viaDilatedFilter && c.dilation > 1) {
+    const wd = dilateFilter(w, c.dilation, c.dilation);
+    dx = runKernel('Conv2DBackpropInput', { dy, filter: wd }, { ...common, inputShape: c.x });
+    const full = runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: wd.shape });
+    dW = tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [c.dilation, c.dilation, 1, 1]);
+    tf.dispose([wd, full]);
+  } else {
+    const extra = c.dilation > 1 ? { dilations: c.dilation } : {};
+    dx = runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...common, ...extra, inputShape: c.x });
+    dW = runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, ...extra, filterShape: c.w });
+  }
+  assert.deepEqual(dx.shape, c.x);
+  assert.deepEqual(dW.shape, c.w);
+  const out = [(await y.data()) as Float32Array, (await dx.data()) as Float32Array, (await dW.data()) as Float32Array];
+  tf.dispose([x, w, y, dy, dx, dW]);
+  return out;
+}
+
+async function checkCase(c: Case, seed: number): Promise<void> {
+  await tf.setBackend('wasm');
+  const before = nativeStats();
+  const got = await convTriple(c, seed, false);
+  const after = nativeStats();
+  await tf.setBackend('cpu');
+  const want = await convTriple(c, seed, true);
+  await tf.setBackend('wasm');
+  assert.equal(after.native - before.native, 3, `${describeCase(c)}: expected 3 native calls (fallbacks: ${after.fallback - before.fallback})`);
+  const names = ['y', 'dx', 'dW'];
+  for (let i = 0; i < 3; i++) {
+    const e = relErr(got[i], want[i]);
+    assert.ok(e < 1e-4, `${describeCase(c)}: ${names[i]} rel err ${e.toExponential(2)}`);
+  }
+}
+
+/** Random cases over kernel 1/3/5, (stride, dilation) (1,1)/(2,1)/(1,2), same/valid. */
+function randomCases(): Case[] {
+  const rnd = randomValues(4096, 4242);
+  let i = 0;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(((rnd[i++ % rnd.length] + 1) / 2) * xs.length) % xs.length];
+  const cases: Case[] = [];
+  for (const k of [1, 3, 5]) {
+    for (const [stride, dilation] of [
+      [1, 1],
+      [2, 1],
+      [1, 2],
+    ]) {
+      for (const pad of ['same', 'valid'] as const) {
+        const ke = (k - 1) * dilation + 1;
+        const ci = pick([1, 2, 3, 8, 17, 32]);
+        cases.push({
+          x: [pick([1, 2, 3, 5]), ke + pick([0, 1, 2, 5, 9]), ke + pick([0, 1, 3, 6, 10]), ci],
+          w: [k, k, ci, pick([1, 2, 4, 9, 32])],
+          stride,
+          dilation,
+          pad,
+        });
+      }
+    }
+  }
+  return cases;
+}
+
+describe('native conv kernels (oneDNN addon)', function () {
+  this.timeout(300000);
+  let previous = '';
+
+  before(async function () {
+    if (!nativeAvailable()) {
+      console.log(`      skipped: ${nativeStatusLine()}`);
+      this.skip();
+    }
+    require('@tensorflow/tfjs-backend-wasm');
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'), 'wasm backend failed to initialise');
+    await tf.ready();
+    registerWasmKernels();
+    assert.ok(registerNativeKernels({ quiet: true }));
+    assert.ok(registerNativeKernels({ quiet: true }), 'idempotent');
+  });
+
+  after(async () => {
+    unregisterNativeKernels();
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  });
+
+  it('reports oneDNN version and threads, and is registered for wasm only', () => {
+    const info = nativeInfo();
+    assert.ok(info.available);
+    assert.match(info.onednn ?? '', /^\d+\.\d+\.\d+$/);
+    assert.ok((info.threads ?? 0) >= 1);
+    assert.ok(nativeKernelsActive('wasm'));
+    assert.ok(!nativeKernelsActive('cpu'));
+  });
+
+  it('convParams follows tfjs geometry (same, stride 2: extra padding at the end)', () => {
+    const g = convParams([2, 9, 8, 3], [3, 3, 3, 4], { strides: 2, pad: 'same' });
+    assert.ok(g);
+    assert.deepEqual(g.outShape, [2, 5, 4, 4]);
+    assert.deepEqual(Array.from(g.params), [2, 9, 8, 3, 3, 3, 4, 5, 4, 2, 2, 1, 1, 1, 0, 1, 1, 0]);
+    assert.equal(convParams([0, 9, 8, 3], [3, 3, 3, 4], { strides: 1, pad: 'same' }), null);
+  });
+
+  it('forward, dx and dW match the cpu backend on random shapes (kernel 1/3/5, stride 1/2, dilation 1/2, same/valid)', async () => {
+    const cases = randomCases();
+    for (let n = 0; n < cases.length; n++) await checkCase(cases[n], 300 + 7 * n);
+  });
+
+  it('matches on the RIM-bench shapes and on numeric / explicit padding, rectangular strides and kernels', async () => {
+    const cases: Case[] = [
+      { x: [2, 16, 16, 2], w: [5, 5, 2, 32], stride: 1, dilation: 1, pad: 'same' },
+      { x: [1, 16, 16, 32], w: [3, 3, 32, 96], stride: 1, dilation: 1, pad: 'same' },
+      { x: [1, 16, 16, 32], w: [3, 3, 32, 32], stride: 1, dilation: 2, pad: 'same' },
+      { x: [2, 16, 16, 32], w: [3, 3, 32, 1], stride: 1, dilation: 1, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: 1 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: 2 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 2, pad: 1 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 1, dilation: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, dilation: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+      { x: [2, 9, 8, 3], w: [3, 5, 3, 4], stride: [1, 2], dilation: 1, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [4, 2, 3, 4], stride: [2, 1], dilation: 1, pad: 'valid' },
+      { x: [1, 10, 10, 2], w: [4, 4, 2, 3], stride: 2, dilation: 1, pad: 'same' },
+    ];
+    for (let n = 0; n < cases.length; n++) await checkCase(cases[n], 900 + 5 * n);
+  });
+
+  it('NCHW (which the wasm backend itself rejects for Conv2D) matches cpu', async () => {
+    const x: Shape4 = [2, 3, 9, 8];
+    const w: Shape4 = [3, 3, 3, 5];
+    const res: Record<string, Float32Array[]> = {};
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const xt = tf.tensor4d(randomValues(size(x), 11), x);
+      const wt = tf.tensor4d(randomValues(size(w), 12), w);
+      const y = tf.conv2d(xt, wt, 2, 'same', 'NCHW');
+      assert.deepEqual(y.shape, [2, 5, 5, 4]);
+      const dy = tf.tensor4d(randomValues(size(y.shape), 13), y.shape as Shape4);
+      const attrs = { strides: 2, pad: 'same', dataFormat: 'NCHW' };
+      const dW = runKernel('Conv2DBackpropFilter', { x: xt, dy }, { ...attrs, filterShape: w });
+      const dX = runKernel('Conv2DBackpropInput', { dy, filter: wt }, { ...attrs, inputShape: x });
+      res[backend] = [(await y.data()) as Float32Array, (await dX.data()) as Float32Array, (await dW.data()) as Float32Array];
+      tf.dispose([xt, wt, y, dy, dW, dX]);
+    }
+    await tf.setBackend('wasm');
+    for (let i = 0; i < 3; i++) assert.ok(relErr(res.wasm[i], res.cpu[i]) < 1e-4, `output ${i}`);
+  });
+
+  it('FusedConv2D (bias, activations) matches cpu; PReLU falls back to the wasm kernel', async () => {
+    const x: Shape4 = [2, 11, 10, 6];
+    const w: Shape4 = [3, 3, 6, 7];
+    const configs: Array<{ bias?: number[]; activation?: tf.fused.Activation; alpha?: number; stride?: number; dilation?: number }> = [
+      {},
+      { bias: [7] },
+      { bias: [7], activation: 'relu' },
+      { bias: [7], activation: 'relu6', stride: 2 },
+      { bias: [1], activation: 'elu' },
+      { bias: [], activation: 'sigmoid' },
+      { bias: [7], activation: 'leakyrelu', alpha: 0.15, dilation: 2 },
+      { bias: [7], activation: 'prelu' },
+    ];
+    for (const c of configs) {
+      const res: Float32Array[] = [];
+      let nativeCalls = 0;
+      for (const backend of ['wasm', 'cpu']) {
+        await tf.setBackend(backend);
+        const before = nativeStats().native;
+        const y = tf.tidy(() =>
+          tf.fused.conv2d({
+            x: tf.tensor4d(randomValues(size(x), 21), x),
+            filter: tf.tensor4d(randomValues(size(w), 22), w),
+            strides: c.stride ?? 1,
+            pad: 'same',
+            dilations: c.dilation ?? 1,
+            bias: c.bias ? tf.tensor(randomValues(Math.max(1, size(c.bias)), 23), c.bias) : undefined,
+            activation: c.activation,
+            leakyreluAlpha: c.alpha,
+            preluActivationWeights: c.activation === 'prelu' ? tf.tensor1d(randomValues(7, 24)) : undefined,
+          }),
+        );
+        if (backend === 'wasm') nativeCalls = nativeStats().native - before;
+        res.push((await y.data()) as Float32Array);
+        y.dispose();
+      }
+      await tf.setBackend('wasm');
+      assert.equal(nativeCalls, c.activation === 'prelu' ? 0 : 1, `${JSON.stringify(c)}: native calls`);
+      const e = relErr(res[0], res[1]);
+      assert.ok(e < 1e-4, `${JSON.stringify(c)}: rel err ${e.toExponential(2)}`);
+    }
+  });
+
+  it('tf.grads through conv2d (incl. dilation 2 and stride 2) match cpu, without leaking tensors or wasm memory', async () => {
+    const cases: Case[] = [
+      { x: [2, 12, 11, 5], w: [3, 3, 5, 6], stride: 1, dilation: 1, pad: 'same' },
+      { x: [2, 12, 11, 5], w: [3, 3, 5, 6], stride: 2, dilation: 1, pad: 'same' },
+      { x: [2, 12, 11, 5], w: [3, 3, 5, 6], stride: 1, dilation: 2, pad: 'same' },
+      { x: [2, 12, 11, 5], w: [5, 5, 5, 3], stride: 1, dilation: 1, pad: 'valid' },
+    ];
+    const grads = async (backend: string, c: Case, seed: number, viaDilated: boolean): Promise<Float32Array[]> => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(randomValues(size(c.x), seed), c.x);
+      const w = tf.tensor4d(randomValues(size(c.w), seed + 1), c.w);
+      const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+        tf.sum(
+          tf.square(
+            viaDilated && c.dilation > 1
+              ? tf.conv2d(a as tf.Tensor4D, dilateFilter(b as tf.Tensor4D, c.dilation, c.dilation), c.stride, c.pad)
+              : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation),
+          ),
+        );
+      const [gx, gw] = tf.grads(f)([x, w]);
+      const out = [(await gx.data()) as Float32Array, (await gw.data()) as Float32Array];
+      tf.dispose([x, w, gx, gw]);
+      return out;
+    };
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    for (let n = 0; n < cases.length; n++) {
+      const c = cases[n];
+      await tf.setBackend('wasm');
+      const tensors = tf.memory().numTensors;
+      const ids = backend.numDataIds();
+      const before = nativeStats().native;
+      const got = await grads('wasm', c, 50 + n, false);
+      assert.ok(nativeStats().native - before >= 3, `${describeCase(c)}: native kernels not used`);
+      assert.equal(tf.memory().numTensors, tensors, `${describeCase(c)}: tensor leak`);
+      assert.equal(backend.numDataIds(), ids, `${describeCase(c)}: wasm data leak`);
+      const want = await grads('cpu', c, 50 + n, true);
+      await tf.setBackend('wasm');
+      for (let i = 0; i < 2; i++) {
+        const e = relErr(got[i], want[i]);
+        assert.ok(e < 1e-4, `${describeCase(c)}: ${i ? 'dW' : 'dx'} rel err ${e.toExponential(2)}`);
+      }
+    }
+  });
+
+  it('also runs on the cpu backend when registered for it', async () => {
+    const c: Case = { x: [2, 10, 9, 4], w: [3, 3, 4, 5], stride: 2, dilation: 1, pad: 'same' };
+    await tf.setBackend('cpu');
+    const want = await convTriple(c, 77, true);
+    registerNativeKernels({ backends: ['cpu'], quiet: true });
+    try {
+      const before = nativeStats().native;
+      const got = await convTriple(c, 77, false);
+      assert.equal(nativeStats().native - before, 3);
+      for (let i = 0; i < 3; i++) assert.ok(relErr(got[i], want[i]) < 1e-4, `output ${i}`);
+    } finally {
+      unregisterNativeKernels();
+      registerNativeKernels({ quiet: true });
+      await tf.setBackend('wasm');
+    }
+    assert.ok(nativeKernelsActive('wasm') && !nativeKernelsActive('cpu'));
+  });
+
+  it('a few Adam steps of a small conv model lower the loss', async () => {
+    await tf.setBackend('wasm');
+    const tensors = tf.memory().numTensors;
+    const x = tf.tensor4d(randomValues(4 * 12 * 12 * 2, 5), [4, 12, 12, 2]);
+    const target = tf.tidy(() => tf.mul(tf.sin(tf.mul(x.slice([0, 0, 0, 0], [4, 12, 12, 1]), 3)), 0.5));
+    const init = (shape: Shape4, seed: number, scale: number): tf.Tensor => tf.mul(tf.tensor4d(randomValues(size(shape), seed), shape), scale);
+    const [w1, b1, w2, w3] = tf.tidy(() => [init([3, 3, 2, 8], 6, 0.3), tf.zeros([8]), init([3, 3, 8, 8], 7, 0.2), init([3, 3, 8, 1], 8, 0.2)].map((t) => tf.variable(t)));
+    const opt = tf.train.adam(0.01);
+    const loss = (): tf.Scalar =>
+      tf.tidy(() => {
+        let h = tf.relu(tf.fused.conv2d({ x, filter: w1 as tf.Tensor4D, strides: 1, pad: 'same', bias: b1 }));
+        h = tf.relu(tf.conv2d(h, w2 as tf.Tensor4D, 1, 'same', 'NHWC', 2));
+        const y = tf.conv2d(h, w3 as tf.Tensor4D, 1, 'same');
+        return tf.mean(tf.square(tf.sub(y, target)));
+      });
+    const before = nativeStats();
+    const l0 = loss();
+    const first = (await l0.data())[0];
+    l0.dispose();
+    let last = first;
+    for (let i = 0; i < 15; i++) {
+      const l = opt.minimize(loss, true) as tf.Scalar;
+      last = (await l.data())[0];
+      l.dispose();
+    }
+    const after = nativeStats();
+    assert.ok(after.native - before.native >= 15 * 8, 'native kernels used in the steps');
+    assert.equal(after.fallback, before.fallback, 'no fallbacks');
+    assert.ok(Number.isFinite(last) && last < 0.8 * first, `loss ${first} -> ${last}`);
+    opt.dispose();
+    tf.dispose([x, target, w1, b1, w2, w3]);
+    assert.equal(tf.memory().numTensors, tensors, 'tensor leak');
+  });
+});
