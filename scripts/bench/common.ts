@@ -1,0 +1,92 @@
+/**
+ * Small helpers shared by the benchmark scripts (`scripts/bench.ts`, `scripts/bench-native.ts`):
+ * clocks, medians, argument parsing, and the machine-load checks (this is a shared 2-core machine,
+ * where any other busy process distorts multi-threaded timings).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+
+/** Milliseconds now: wall-clock, or this process's CPU time (user + system) when `cpu`. */
+export function makeClock(cpu: boolean): () => number {
+  return cpu
+    ? (): number => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : (): number => performance.now();
+}
+
+/** The median (upper median for an even count). */
+export function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Arithmetic mean. */
+export function mean(v: readonly number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+/** Rounds to 0.1 (ms in JSON output). */
+export function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+/** Command-line access: `flag('--x')`, `num('--iters', 5)`, `str('--out')`. */
+export function cli(argv: readonly string[] = process.argv.slice(2)) {
+  const at = (name: string): number => argv.indexOf(name);
+  return {
+    flag: (name: string): boolean => at(name) >= 0,
+    num(name: string, fallback: number): number {
+      const i = at(name);
+      if (i < 0) return fallback;
+      const v = Number(argv[i + 1]);
+      if (!Number.isFinite(v)) throw new Error(`${name} needs a number, got ${JSON.stringify(argv[i + 1])}`);
+      return v;
+    },
+    str(name: string): string | undefined {
+      const i = at(name);
+      return i >= 0 ? argv[i + 1] : undefined;
+    },
+  };
+}
+
+/** The 1-minute load average and the core count, for the record. */
+export function machineLoad(): { load1: number; cores: number } {
+  return { load1: Math.round(os.loadavg()[0] * 100) / 100, cores: os.availableParallelism() };
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Busy fraction of all CPUs over `ms` (from /proc/stat; 0 where unavailable). */
+export function busyFraction(ms: number): number {
+  const read = (): [number, number] => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    return [f.reduce((a, b) => a + b, 0), idle];
+  };
+  try {
+    const [t0, i0] = read();
+    sleepMs(ms);
+    const [t1, i1] = read();
+    return t1 > t0 ? 1 - (i1 - i0) / (t1 - t0) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits (up to `maxMs`, default 10 min) until the machine is idle (< 10% busy over 2 s); prints
+ * what it waited for. Returns false when it gave up (the timings that follow are contended).
+ */
+export function waitQuiet(what: string, maxMs = 600_000): boolean {
+  const deadline = Date.now() + maxMs;
+  let busy = busyFraction(2000);
+  if (busy < 0.1) return true;
+  process.stderr.write(`(waiting for an idle machine before ${what}: ${(100 * busy).toFixed(0)}% busy`);
+  while (busy >= 0.1 && Date.now() < deadline) busy = busyFraction(2000);
+  process.stderr.write(busy < 0.1 ? ', now idle)\n' : ', gave up: timings are contended)\n');
+  return busy < 0.1;
+}
