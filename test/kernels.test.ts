@@ -1,48 +1,12 @@
 import { strict as assert } from 'assert';
 import { tf } from '../lib/engine/tf';
 import { dilateFilter, registerWasmKernels, wasmKernelsRegistered } from '../lib/engine/kernels';
+import { Case, Pad, Shape4, randomValues, relErr, size } from './helpers/conv_cases';
 
 // Gradients of conv2d on the wasm backend (kernels of lib/engine/kernels) against the 'cpu'
 // backend (tfjs' reference JS kernels) on random shapes.
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Shape4 = [number, number, number, number];
 
-interface Case {
-  x: Shape4;
-  w: Shape4;
-  stride: number | [number, number];
-  dilation: number;
-  pad: Pad;
-}
-
-/** Deterministic uniform(-1, 1) values (mulberry32). */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length, 'length mismatch');
-  let max = 0;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    max = Math.max(max, Math.abs(want[i]));
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-  }
-  return max === 0 ? err : err / max;
-}
 
 function outShape(c: Case): Shape4 {
   return tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.w) as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation).shape as Shape4);

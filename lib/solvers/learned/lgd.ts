@@ -13,7 +13,7 @@ import {
   stabilisedLogLikelihoodGradient,
   startPoint,
 } from './data_term';
-import { NamedTensor, ParamSet } from './params';
+import { ParamOwner, ParamSet } from './params';
 import { LearnedSolver, RunOptions } from './types';
 
 /**
@@ -125,18 +125,18 @@ class LgdNet {
  * tf.dispose(xs);
  * lgd.dispose();
  */
-export class Lgd implements LearnedSolver {
+export class Lgd extends ParamOwner implements LearnedSolver {
   readonly kind = 'lgd' as const;
   readonly config: LgdConfig;
-  private readonly params: ParamSet;
   private readonly epsilon?: Epsilon;
   private readonly nets: LgdNet[];
   private readonly defaultPrior: Prior;
 
   constructor(config: Partial<LgdConfig> = {}) {
-    this.config = resolveLgdConfig(config);
+    const resolved = resolveLgdConfig(config);
+    super(new ParamSet(resolved.seed));
+    this.config = resolved;
     const c = this.config;
-    this.params = new ParamSet(c.seed);
     if (c.dataGradient === 'stabilised') this.epsilon = new Epsilon(this.params, c.epsilon);
     const make = (prefix: string) => new LgdNet(this.params, prefix, c.channels, c.memory, c.features);
     this.nets = c.sharedWeights ? [make('net/')] : Array.from({ length: c.steps }, (_, t) => make(`step${t}/net/`));
@@ -195,25 +195,5 @@ export class Lgd implements LearnedSolver {
       substitute?.dispose();
     }
     return iterates;
-  }
-
-  paramCount(): number {
-    return this.params.count();
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.params.variables;
-  }
-
-  getWeights(): NamedTensor[] {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: NamedTensor[] | tf.NamedTensorMap): void {
-    this.params.setWeights(weights);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

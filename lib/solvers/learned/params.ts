@@ -119,3 +119,33 @@ export class ParamSet {
     this.disposed = true;
   }
 }
+
+/**
+ * Base of the learned solvers: owns their {@link ParamSet} and gives the weight API every solver
+ * shares (count, trainable variables, named weights, `dispose()`).
+ */
+export abstract class ParamOwner {
+  constructor(protected readonly params: ParamSet) {}
+
+  /** Number of trainable scalars. */
+  paramCount(): number {
+    return this.params.count();
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.params.variables;
+  }
+
+  getWeights(): NamedTensor[] {
+    return this.params.getWeights();
+  }
+
+  setWeights(weights: NamedTensor[] | tf.NamedTensorMap): void {
+    this.params.setWeights(weights);
+  }
+
+  /** Frees every weight. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}

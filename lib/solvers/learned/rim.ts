@@ -2,7 +2,7 @@
 import { tf } from '../../engine/tf';
 import { Problem } from '../classical/problem';
 import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
-import { NamedTensor, ParamSet } from './params';
+import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
 
@@ -96,17 +96,17 @@ const LINK_DELTA = 1e-3;
  * tf.dispose(xs);
  * rim.dispose();
  */
-export class Rim implements LearnedSolver {
+export class Rim extends ParamOwner implements LearnedSolver {
   readonly kind = 'rim' as const;
   readonly config: RimConfig;
-  private readonly params: ParamSet;
   private readonly epsilon: Epsilon;
   private readonly cells: RimCell[];
 
   constructor(config: Partial<RimConfig> = {}) {
-    this.config = resolveRimConfig(config);
+    const resolved = resolveRimConfig(config);
+    super(new ParamSet(resolved.seed));
+    this.config = resolved;
     const c = this.config;
-    this.params = new ParamSet(c.seed);
     this.epsilon = new Epsilon(this.params, c.epsilon);
     const makeCell = (prefix: string): RimCell =>
       c.cell === 'bench'
@@ -186,25 +186,5 @@ export class Rim implements LearnedSolver {
     }
     if (logistic) eta.dispose();
     return iterates;
-  }
-
-  paramCount(): number {
-    return this.params.count();
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.params.variables;
-  }
-
-  getWeights(): NamedTensor[] {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: NamedTensor[] | tf.NamedTensorMap): void {
-    this.params.setWeights(weights);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
