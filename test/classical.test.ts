@@ -17,19 +17,11 @@ import {
   lbfgs,
   Problem,
 } from '../lib/solvers/classical';
+import { rand } from './helpers/numeric';
 
 // ---------------------------------------------------------------------------------------------
 // Float64 helpers and tiny local operators.
 
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Row-major dense matrix helpers in float64. */
 const matVec = (M: Float64Array, m: number, n: number, v: ArrayLike<number>): Float64Array =>

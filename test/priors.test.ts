@@ -1,41 +1,10 @@
 import { strict as assert } from 'assert';
 import { initEngine, tf } from '../lib/engine';
 import { imageGradient, imageGradientAdjoint, Prior, tikhonovGradient, totalVariation } from '../lib/priors';
+import { rand, centralDifferences, relativeError } from './helpers/numeric';
 
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function centralDifferences(fn: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
-  const g = new Float64Array(x.length);
-  const xp = Float64Array.from(x);
-  for (let i = 0; i < x.length; i++) {
-    xp[i] = x[i] + h;
-    const fp = fn(xp);
-    xp[i] = x[i] - h;
-    const fm = fn(xp);
-    xp[i] = x[i];
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-300));
-}
 
 const read = (t: tf.Tensor) => Float64Array.from(t.dataSync());
 
