@@ -1,12 +1,15 @@
 /**
  * Trains a learned solver from a JSON configuration, with checkpoints and exact resumption.
  *
- *   npx tsx scripts/train.ts --config configs/rim_gray.json [--steps N] [--resume | --fresh] [--out DIR]
+ *   npx tsx scripts/train.ts --config configs/rim_gray.json [--steps N [--new-horizon]] [--resume | --fresh] [--out DIR]
  *                            [--export DIR | --no-export] [--no-figures]
  *
  * --config      the training configuration (see lib/training/config.ts and configs/)
  * --steps N     override the configured number of steps (e.g. a short test run, or to extend a run;
- *               with the cosine schedule this changes the learning rates, so resume needs the same N)
+ *               with the cosine schedule this changes the learning rates, so resume needs the same N
+ *               unless --new-horizon is given)
+ * --new-horizon resume a cosine-schedule run towards the new --steps N (the learning rates change from
+ *               the resumed step on; recorded as `horizons` in the checkpoint and train.json)
  * --resume      resume from the run folder's newest checkpoint (error if none). Without --resume or
  *               --fresh, a run folder with a checkpoint is resumed automatically.
  * --fresh       delete the run folder's checkpoints first and start again
@@ -24,12 +27,12 @@ import { resolveTrainConfig, TrainConfigInput, trainLearnedSolver } from '../lib
 
 function usage(message?: string): never {
   if (message) console.error(`train: ${message}`);
-  console.error('usage: npx tsx scripts/train.ts --config configs/<file>.json [--steps N] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--no-figures]');
+  console.error('usage: npx tsx scripts/train.ts --config configs/<file>.json [--steps N [--new-horizon]] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--no-figures]');
   process.exit(2);
 }
 
 function parseArgs(argv: string[]) {
-  const args: { config?: string; steps?: number; resume?: boolean; fresh?: boolean; out?: string; export?: string | false; figures: boolean } = { figures: true };
+  const args: { config?: string; steps?: number; resume?: boolean; fresh?: boolean; newHorizon?: boolean; out?: string; export?: string | false; figures: boolean } = { figures: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -44,6 +47,7 @@ function parseArgs(argv: string[]) {
       args.steps = n;
     } else if (a === '--resume') args.resume = true;
     else if (a === '--fresh') args.fresh = true;
+    else if (a === '--new-horizon') args.newHorizon = true;
     else if (a === '--out') args.out = value();
     else if (a === '--export') args.export = value();
     else if (a === '--no-export') args.export = false;
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
     exportDir: args.export,
     figures: args.figures,
     command,
+    allowHorizonChange: args.newHorizon,
     signal: controller.signal,
     onProgress: (p) => {
       bar ??= new ProgressBar({ total: p.totalSteps, start: p.step, label: config.name }); // rates count from the first step seen

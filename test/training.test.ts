@@ -263,6 +263,40 @@ describe('training', function () {
       await assert.rejects(trainLearnedSolver(tinyConfig('none'), { ...quiet, images, runDir: path.join(dir, 'none'), resume: true }), /no checkpoint/);
     });
 
+    it('changes the cosine horizon on resume only when asked, and records the change', async () => {
+      const runDir = path.join(dir, 'horizon');
+      const controller = new AbortController();
+      const first = await trainLearnedSolver(tinyConfig('horizon', { steps: 10 }), {
+        ...quiet,
+        images,
+        runDir,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.step === 3) controller.abort();
+        },
+      });
+      first.solver.dispose();
+      await assert.rejects(trainLearnedSolver(tinyConfig('horizon', { steps: 6 }), { ...quiet, images, runDir, exportDir: false }), /different configuration/);
+      // a change of anything besides the horizon is still refused
+      await assert.rejects(
+        trainLearnedSolver(tinyConfig('horizon', { steps: 6, optimizer: { lr: 5e-3 } }), { ...quiet, images, runDir, exportDir: false, allowHorizonChange: true }),
+        /different configuration/,
+      );
+      const exportDir = path.join(dir, 'models', 'horizon');
+      const second = await trainLearnedSolver(tinyConfig('horizon', { steps: 6 }), { ...quiet, images, runDir, exportDir, allowHorizonChange: true });
+      assert.equal(second.stopped, 'completed');
+      assert.deepEqual(numbers(second.log.slice(0, 3)), numbers(first.log), 'steps before the change are kept');
+      const schedule = resolveTrainConfig(tinyConfig('h')).schedule;
+      assert.equal(second.log[4].lr, learningRate(schedule, 1e-2, 4, 6), 'new horizon from the resumed step on');
+      assert.notEqual(second.log[4].lr, learningRate(schedule, 1e-2, 4, 10));
+      const info = JSON.parse(fs.readFileSync(path.join(exportDir, 'train.json'), 'utf8'));
+      assert.deepEqual(info.horizons, [
+        { fromStep: 0, steps: 10 },
+        { fromStep: 3, steps: 6 },
+      ]);
+      second.solver.dispose();
+    });
+
     it('stops on a non-finite loss, naming the step and the batch, and keeps the last good checkpoint', async () => {
       const runDir = path.join(dir, 'nan');
       const before = tf.memory().numTensors;

@@ -35,6 +35,14 @@ export interface CheckpointState {
   /** The log up to `step`. */
   log: LogEntry[];
   engine: string;
+  /** Changes of the cosine schedule's horizon on resumption (absent when there were none). */
+  horizons?: HorizonChange[];
+}
+
+/** From step `fromStep` on, the schedule ran towards `steps` total steps. */
+export interface HorizonChange {
+  fromStep: number;
+  steps: number;
 }
 
 interface AdamInternals {

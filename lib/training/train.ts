@@ -15,7 +15,7 @@ import { createProblem } from '../solvers/classical/problem';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
 import { FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
-import { CheckpointState, latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { CheckpointState, HorizonChange, latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
 import { LogEntry, logToCsv, logToJson, trainingCurve, writeLog } from './log';
 import { blindNoise, mixSeed } from './noise';
@@ -63,6 +63,12 @@ export interface TrainOptions {
   command?: string;
   /** Where status lines go (default console.log). */
   log?: (line: string) => void;
+  /**
+   * Resume even when the checkpoint was trained towards another number of steps with the cosine
+   * schedule (its learning rates then change from the resumed step on). The change is recorded in
+   * the checkpoint state and the export's `train.json` (`horizons`). Default false: an error.
+   */
+  allowHorizonChange?: boolean;
 }
 
 /** What {@link trainLearnedSolver} returns. */
@@ -116,6 +122,18 @@ export class TrainingDivergedError extends Error {
  *   { onProgress: (p) => bar.update(p.step, { loss: p.loss }) },
  * );
  */
+/** The cosine horizon (total steps) recorded in a numerics key, if any. */
+function horizonOf(key: string): number | undefined {
+  const steps = (JSON.parse(key) as { steps?: unknown }).steps;
+  return typeof steps === 'number' ? steps : undefined;
+}
+
+/** A numerics key without its cosine horizon. */
+function withoutHorizon(key: string): string {
+  const { steps: _s, ...rest } = JSON.parse(key) as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
 export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(input as TrainConfigInput);
   const say = options.log ?? ((line: string) => console.log(line));
@@ -145,6 +163,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let wallOffset = 0;
   let lastCheckpoint: { step: number; dir: string } | undefined;
   let completed = false;
+  let horizons: HorizonChange[] = [];
   try {
     const latest = latestCheckpoint(runDir);
     const resume = options.resume ?? 'auto';
@@ -154,7 +173,13 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     if (!latest && resume === true) throw new Error(`cannot resume: no checkpoint in ${runDir} (no latest.json)`);
     if (latest) {
       const state = await readCheckpoint(latest.dir, solver, optimizer);
-      if (state.configKey !== key) {
+      horizons = state.horizons ?? [];
+      const previousSteps = horizonOf(state.configKey);
+      if (state.configKey !== key && options.allowHorizonChange && previousSteps !== undefined && withoutHorizon(state.configKey) === withoutHorizon(key)) {
+        say(`${config.name}: changing the schedule's horizon from ${previousSteps} to ${config.steps} steps at step ${state.step}`);
+        if (horizons.length === 0) horizons.push({ fromStep: 0, steps: previousSteps });
+        horizons.push({ fromStep: state.step, steps: config.steps });
+      } else if (state.configKey !== key) {
         throw new Error(`cannot resume ${runDir}: its checkpoint was trained with a different configuration.\n  checkpoint: ${state.configKey}\n  now:        ${key}`);
       }
       if (state.step > config.steps) throw new Error(`cannot resume ${runDir}: its checkpoint is at step ${state.step}, past the configured ${config.steps} steps`);
@@ -179,6 +204,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       configKey: key,
       log,
       engine,
+      ...(horizons.length ? { horizons } : {}),
     });
     const checkpoint = async () => {
       const dir = await writeCheckpoint(runDir, solver, optimizer, state(), config.keepCheckpoints);
@@ -269,6 +295,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         runDir,
         date: new Date().toISOString(),
         trainConfig: { ...config, model: modelConfig },
+        ...(horizons.length ? { horizons } : {}),
       };
       const files: FolderFiles = {
         'training_log.csv': logToCsv(log),
