@@ -10,6 +10,7 @@ import { loadLearnedSolver, Rim } from '../lib/solvers/learned';
 import {
   blindNoise,
   clipByGlobalNorm,
+  exportCheckpoint,
   iterateLoss,
   latestCheckpoint,
   learningRate,
@@ -204,6 +205,28 @@ describe('training', function () {
       loaded.dispose();
       result.solver.dispose();
       assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('exports a checkpoint of a run as a model folder with the log up to its step', async () => {
+      const runDir = path.join(dir, 'full');
+      const checkpoint = path.join(runDir, 'checkpoints', 'step-000004');
+      const out = path.join(dir, 'models', 'full_step4');
+      const before = tf.memory().numTensors;
+      await exportCheckpoint(checkpoint, out, { name: 'full_step4', command: 'test' });
+      const info = JSON.parse(fs.readFileSync(path.join(out, 'train.json'), 'utf8'));
+      assert.equal(info.name, 'full_step4');
+      assert.equal(info.steps, 4);
+      assert.match(info.snapshotOf, /step-000004 \(step 4\)/);
+      const log = JSON.parse(fs.readFileSync(path.join(out, 'training_log.json'), 'utf8')).entries as LogEntry[];
+      assert.deepEqual(numbers(log), numbers(uninterrupted.slice(0, 4)));
+      const [a, b] = [await loadLearnedSolver(out), await loadLearnedSolver(checkpoint)];
+      const [wa, wb] = [a.getWeights(), b.getWeights()];
+      wa.forEach((w, i) => assert.deepEqual(w.tensor.dataSync(), wb[i].tensor.dataSync(), w.name));
+      tf.dispose([...wa, ...wb].map((w) => w.tensor));
+      a.dispose();
+      b.dispose();
+      assert.equal(tf.memory().numTensors, before);
+      await assert.rejects(exportCheckpoint(runDir, path.join(dir, 'bad'), {}), /not a training checkpoint/);
     });
 
     it('resumes exactly: a run interrupted (crash after step 3; checkpoint at 2) and resumed gives the same log and weights, bitwise', async () => {

@@ -14,3 +14,4 @@ export * from './classical';
 export * from './figures';
 export * from './published';
 export * from './runtime';
+export * from './learned';

@@ -65,6 +65,33 @@ export function publishedDenoisingRows(sigmas: readonly number[] = SIGMAS): Resu
   return rows;
 }
 
+/** Source of the seed project's color result (ys-koshelev/lgd README). */
+export const SEED_SOURCE = 'ys-koshelev/lgd (seed project)';
+
+/**
+ * Published denoising results in the other settings of the RIM paper: BSD68 gray with the noisy
+ * image quantized to 8 bits (setting 'sigma=σ, quantized'), and CBSD68 color at σ = 25, quantized
+ * (CBM3D, RTF-5, RIM; and the seed project's LGD and TV + L-BFGS, whose quantization is not stated).
+ * @example
+ * publishedDenoisingExtraRows().find((r) => r.dataset === 'CBSD68' && r.method === 'RIM')?.psnr; // 30.84
+ */
+export function publishedDenoisingExtraRows(sigmas: readonly number[] = SIGMAS): ResultRow[] {
+  const rows: ResultRow[] = [];
+  const quantized: Record<number, number> = { 15: 31.25, 25: 28.76, 50: 25.27 };
+  for (const s of sigmas) {
+    if (quantized[s] !== undefined) rows.push({ task: 'denoise', dataset: 'BSD68', setting: `sigma=${s}, quantized`, method: 'RIM', psnr: quantized[s], ssim: null, source: RIM_SOURCE });
+  }
+  const color: Array<[string, number, string, string]> = [
+    ['CBM3D', 30.18, RIM_SOURCE, 'sigma=25, quantized'],
+    ['RTF-5', 30.57, RIM_SOURCE, 'sigma=25, quantized'],
+    ['RIM', 30.84, RIM_SOURCE, 'sigma=25, quantized'],
+    ['LGD (SRResNet)', 30.5, SEED_SOURCE, 'sigma=25'],
+    ['TV (L-BFGS)', 27.27, SEED_SOURCE, 'sigma=25'],
+  ];
+  for (const [method, psnr, source, setting] of color) rows.push({ task: 'denoise', dataset: 'CBSD68', setting, method, psnr, ssim: null, source });
+  return rows;
+}
+
 /**
  * Published SR results (PSNR/SSIM on Y, border = scale) for the given sets and scales.
  * @example

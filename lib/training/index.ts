@@ -15,3 +15,4 @@ export * from './log';
 export * from './step';
 export * from './checkpoint';
 export * from './train';
+export * from './export';

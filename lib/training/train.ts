@@ -13,11 +13,11 @@ import { resultsDir } from '../io/paths';
 import { closeBrowser, hasChromium, saveFigure } from '../report/figures';
 import { createProblem } from '../solvers/classical/problem';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
-import { FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, HorizonChange, latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
-import { LogEntry, logToCsv, logToJson, trainingCurve, writeLog } from './log';
+import { exportTrainedModel } from './export';
+import { LogEntry, trainingCurve, writeLog } from './log';
 import { blindNoise, mixSeed } from './noise';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
@@ -277,33 +277,17 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     }
     if (result.stopped === 'completed' && options.exportDir !== false) {
       const exportDir = path.resolve(options.exportDir ?? path.join(resultsDir(), 'models', config.name));
-      const weights = solver.getWeights();
-      const weightBytes = new Uint8Array((await tf.io.encodeWeights(weights)).data);
-      tf.dispose(weights.map((w) => w.tensor));
-      const last = log.slice(-Math.min(100, log.length));
-      const info = {
-        name: config.name,
-        kind: solver.kind,
-        paramCount: solver.paramCount(),
-        command: options.command ?? null,
-        steps: step,
-        wallTimeSeconds: wallTime,
+      await exportTrainedModel(solver, exportDir, {
+        trainConfig: { ...config, model: modelConfig } as TrainConfig,
+        step,
+        wallTime,
         engine,
-        tfjs: tf.version.tfjs,
-        finalLoss: last.reduce((a, e) => a + e.loss, 0) / last.length,
-        weightsSha256: sha256(weightBytes),
+        command: options.command ?? null,
         runDir,
-        date: new Date().toISOString(),
-        trainConfig: { ...config, model: modelConfig },
-        ...(horizons.length ? { horizons } : {}),
-      };
-      const files: FolderFiles = {
-        'training_log.csv': logToCsv(log),
-        'training_log.json': logToJson(log, { name: config.name }),
-        'train.json': JSON.stringify(info, null, 2),
-      };
-      if (curvePng) files['training_curve.png'] = curvePng;
-      await saveLearnedSolver(solver, exportDir, files);
+        log,
+        horizons,
+        curvePng,
+      });
       result.exportDir = exportDir;
       say(`exported ${config.name} to ${exportDir}`);
     }

@@ -1,0 +1,349 @@
+/**
+ * The learned-solver experiments: load a trained model from `results/models/<name>/` (or retrain
+ * it from `configs/<name>.json`), evaluate it on a test set with a task's benchmark metric, and
+ * record PSNR against the step `t = 1..2T` (convergence and stability past the trained horizon).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf } from '../engine/tf';
+import { modelsDir, projectPath, resultsDir } from '../io/paths';
+import { gaussianLikelihood } from '../likelihoods/gaussian';
+import { psnrPerImage } from '../metrics/psnr';
+import { Figure, lineFigure } from '../report/figures';
+import { GridRow, saveImageGrid, SaveImageGridOptions } from '../report/grid';
+import { progress } from '../report/progress';
+import { MEASURED, ResultRow } from '../report/tables';
+import { createProblem } from '../solvers/classical/problem';
+import { loadLearnedSolver } from '../solvers/learned/io';
+import { LearnedSolver } from '../solvers/learned/types';
+import { LogEntry } from '../training/log';
+import { TrainConfigInput } from '../training/config';
+import { trainLearnedSolver } from '../training/train';
+import { Example } from './classical';
+import { centerCrop, to8bit } from './sr';
+import { Quality, RestorationTask } from './tasks';
+
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** What `train.json` of an exported model records (see `trainLearnedSolver`). */
+export interface TrainInfo {
+  name: string;
+  kind: string;
+  paramCount: number;
+  command: string | null;
+  steps: number;
+  wallTimeSeconds: number;
+  engine: string;
+  finalLoss: number;
+  weightsSha256: string;
+  date: string;
+  horizons?: { fromStep: number; steps: number }[];
+}
+
+/** A loaded (or freshly trained) model. */
+export interface TrainedModel {
+  name: string;
+  solver: LearnedSolver;
+  /** Its `train.json` (undefined for a folder without one, e.g. a checkpoint). */
+  info?: TrainInfo;
+  /** Its training log (from `training_log.json`), when present. */
+  log?: LogEntry[];
+  dir: string;
+  /** 'loaded' from the folder, or 'trained' in this call. */
+  source: 'loaded' | 'trained';
+}
+
+/**
+ * Options of {@link loadOrTrainModel}.
+ * @example
+ * await loadOrTrainModel('rim_gray', { retrain: false });
+ */
+export interface LoadModelOptions {
+  /** Train from `configs/<name>.json` instead of loading (default false). */
+  retrain?: boolean;
+  /** With `retrain`: override the configured number of steps (quick runs). */
+  steps?: number;
+  /** With `retrain`: patch size / batch size overrides (quick runs). */
+  data?: { patchSize?: number; batchSize?: number; limit?: number };
+  /** Folder of the models (default `modelsDir()`: `results/models`); retrained models go to `resultsDir()/models`. */
+  dir?: string;
+}
+
+/**
+ * Loads `results/models/<name>/` (checksums verified), or with `retrain` trains it from
+ * `configs/<name>.json` (checkpoints in `results/runs/<name>`, resumed when present) and exports it.
+ * @throws naming the folder and the command that makes it when the model is missing
+ * @example
+ * const rim = await loadOrTrainModel('rim_gray');
+ * rim.info?.steps; // optimizer steps it was trained for
+ */
+export async function loadOrTrainModel(name: string, options: LoadModelOptions = {}): Promise<TrainedModel> {
+  if (options.retrain) {
+    const file = projectPath('configs', `${name}.json`);
+    if (!fs.existsSync(file)) throw new Error(`loadOrTrainModel: no training config ${file} for model "${name}"`);
+    const input = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainConfigInput;
+    if (options.steps) input.steps = options.steps;
+    if (options.data) input.data = { ...input.data, ...options.data };
+    const exportDir = path.join(resultsDir(), 'models', name);
+    const result = await trainLearnedSolver(input, { exportDir, command: `loadOrTrainModel('${name}', { retrain: true })` });
+    if (result.stopped !== 'completed') {
+      result.solver.dispose();
+      throw new Error(`loadOrTrainModel: training of ${name} stopped at step ${result.step}`);
+    }
+    result.solver.dispose();
+    const loaded = await loadOrTrainModel(name, { dir: path.join(resultsDir(), 'models') });
+    return { ...loaded, source: 'trained' };
+  }
+  const dir = path.join(options.dir ?? modelsDir(), name);
+  if (!fs.existsSync(path.join(dir, 'model.json'))) {
+    throw new Error(
+      `no trained model "${name}" in ${dir}: train it with \`npm run train -- --config configs/${name}.json\`, or ask the notebook to retrain it`,
+    );
+  }
+  const solver = await loadLearnedSolver(dir);
+  const read = <T>(file: string): T | undefined => (fs.existsSync(path.join(dir, file)) ? (JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as T) : undefined);
+  const info = read<TrainInfo>('train.json');
+  const log = read<{ entries: LogEntry[] }>('training_log.json')?.entries;
+  return { name, solver, info, log, dir, source: 'loaded' };
+}
+
+/**
+ * Options of {@link evaluateLearned}.
+ * @example
+ * evaluateLearned({ solver, method: 'RIM', task: denoisingTask({ sigma: 25 }), dataset: 'BSD68', images, seed: 1000 });
+ */
+export interface LearnedEvaluationOptions {
+  solver: LearnedSolver;
+  /** Method name in the rows. */
+  method: string;
+  task: RestorationTask;
+  /** Dataset name for the rows (add a quick-run suffix there). */
+  dataset: string;
+  /** Test images (truths before `prepare`); not disposed. */
+  images: ReadonlyArray<{ name: string; image: tf.Tensor4D }>;
+  /** Image i is degraded with `seed + i` (default 0): the same seeds give the same noise for every method. */
+  seed?: number;
+  /** Steps whose output is measured (default the solver's trained T). */
+  steps?: number;
+  /** Record PSNR of every iterate `1..curveSteps` on the first `curveImages` images (default 0: none). */
+  curveImages?: number;
+  /** Default `2·steps`. */
+  curveSteps?: number;
+  /** Keep the tensors of the first n images for image grids (default 1). */
+  keepExamples?: number;
+  /** Progress lines (default true). */
+  progress?: boolean;
+}
+
+/** What {@link evaluateLearned} returns. */
+export interface LearnedEvaluation {
+  /** Rows: the input (`task.inputMethod`) and the method, means over the images. */
+  rows: ResultRow[];
+  perImage: { name: string; input: Quality; output: Quality }[];
+  /** Mean PSNR (8-bit iterate) at steps 1..curveSteps over the first `curveImages` images; empty when none. */
+  curve: number[];
+  examples: Example[];
+  seconds: number;
+}
+
+/**
+ * Runs a learned solver on every test image (one at a time, seeded degradation, the task's
+ * likelihood with its nominal σ), measures the 8-bit output of step `steps` with the task's metric,
+ * and on the first `curveImages` images runs on to `curveSteps` recording the PSNR of each iterate.
+ * @example
+ * const ev = evaluateLearned({ solver: rim, method: 'RIM', task, dataset: 'BSD68', images, curveImages: 4 });
+ * ev.rows[1].psnr; ev.curve; // PSNR at t = 1..2T
+ */
+export function evaluateLearned(options: LearnedEvaluationOptions): LearnedEvaluation {
+  const { solver, task } = options;
+  if (options.images.length === 0) throw new Error('evaluateLearned: no images');
+  const imageChannels = options.images[0].image.shape[3];
+  if (imageChannels !== solver.config.channels) {
+    throw new Error(`evaluateLearned: ${options.method} works on ${solver.config.channels} channel(s) but the ${options.dataset} images have ${imageChannels}`);
+  }
+  const steps = options.steps ?? solver.config.steps;
+  const curveSteps = options.curveSteps ?? 2 * steps;
+  const curveImages = Math.min(options.curveImages ?? 0, options.images.length);
+  if (curveImages > 0 && curveSteps < steps) throw new Error(`evaluateLearned: curveSteps (${curveSteps}) < steps (${steps})`);
+  const keep = options.keepExamples ?? 1;
+  const seed = options.seed ?? 0;
+  const likelihood = gaussianLikelihood(task.operator, { sigma: task.sigma });
+  const bar = options.progress === false ? undefined : progress(options.images.length, { label: `${options.method} ${options.dataset} ${task.label}` });
+  const perImage: LearnedEvaluation['perImage'] = [];
+  const examples: Example[] = [];
+  const curveSums = new Array<number>(curveImages > 0 ? curveSteps : 0).fill(0);
+  const t0 = performance.now();
+  options.images.forEach((im, i) => {
+    const truth = task.prepare(im.image);
+    const y = task.degrade(truth, seed + i);
+    const input = task.input(y);
+    const inputQuality = task.measure(input, truth);
+    const n = i < curveImages ? curveSteps : steps;
+    const problem = createProblem({ likelihood, y });
+    const xs = tf.tidy(() => solver.run(y, problem, { steps: n }));
+    if (i < curveImages) {
+      xs.forEach((x, t) => {
+        const q = to8bit(x);
+        curveSums[t] += psnrPerImage(q, truth)[0];
+        q.dispose();
+      });
+    }
+    const output = to8bit(xs[steps - 1]);
+    tf.dispose([...xs, y]);
+    const quality = task.measure(output, truth);
+    perImage.push({ name: im.name, input: inputQuality, output: quality });
+    if (examples.length < keep) {
+      examples.push({ name: im.name, label: `${task.label} ${im.name}`, truth, input, output, inputMethod: task.inputMethod, method: options.method, inputQuality, quality });
+    } else {
+      tf.dispose([truth, input, output]);
+    }
+    bar?.tick(`${im.name} ${options.method} ${quality.psnr.toFixed(2)} dB (${task.inputMethod} ${inputQuality.psnr.toFixed(2)} dB)`);
+  });
+  const row = (method: string, q: (r: LearnedEvaluation['perImage'][number]) => Quality): ResultRow => ({
+    task: task.task,
+    dataset: options.dataset,
+    setting: task.setting,
+    method,
+    psnr: mean(perImage.map((r) => q(r).psnr)),
+    ssim: mean(perImage.map((r) => q(r).ssim)),
+    source: MEASURED,
+  });
+  return {
+    rows: [row(task.inputMethod, (r) => r.input), row(options.method, (r) => r.output)],
+    perImage,
+    curve: curveSums.map((s) => s / curveImages),
+    examples,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** One curve of {@link stepCurveFigure}: PSNR at steps (or iterations) 1, 2, … */
+export interface StepCurve {
+  name: string;
+  psnr: readonly number[];
+  dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot';
+}
+
+/**
+ * PSNR against the step, with a dotted vertical line at the trained horizon T (the paper's
+ * Figure 2: does the estimate stay good when run past the steps it was trained for?).
+ * @example
+ * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
+ */
+export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number; title?: string; xLabel?: string; logX?: boolean } = {}): Figure {
+  const fig = lineFigure({
+    title: options.title,
+    xLabel: options.xLabel ?? 'step t',
+    yLabel: 'PSNR (dB)',
+    series: curves.map((c) => ({ name: c.name, x: c.psnr.map((_, t) => t + 1), y: c.psnr, dash: c.dash })),
+    markers: curves.every((c) => c.psnr.length <= 40),
+  });
+  const layout = fig.layout as Record<string, unknown>;
+  if (options.logX) layout.xaxis = { ...(layout.xaxis as object), type: 'log', dtick: undefined };
+  if (options.horizon) {
+    layout.shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: options.horizon, x1: options.horizon, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }];
+    layout.annotations = [{ x: options.horizon, y: 1, xref: 'x', yref: 'paper', text: `trained T = ${options.horizon}`, showarrow: false, yanchor: 'bottom' }];
+  }
+  return fig;
+}
+
+/**
+ * Training losses of several models against the step (moving mean over `window` steps, log y).
+ * Runs with the same seed see the same batches and noise at every step, so the curves compare
+ * the models on identical data.
+ * @example
+ * trainingComparisonFigure([{ name: 'rim_gray', log: rim.log! }, { name: 'lgd_gray', log: lgd.log! }]);
+ */
+export function trainingComparisonFigure(runs: ReadonlyArray<{ name: string; log: readonly LogEntry[] }>, options: { window?: number; title?: string; maxStep?: number } = {}): Figure {
+  const window = options.window ?? 100;
+  return lineFigure({
+    title: options.title ?? `Training loss (mean over ${window} steps)`,
+    xLabel: 'optimizer step',
+    yLabel: 'loss (mean over steps of the MSE)',
+    logY: true,
+    markers: false,
+    series: runs.map((r) => {
+      const entries = r.log.filter((e) => options.maxStep === undefined || e.step <= options.maxStep);
+      const y: number[] = [];
+      let acc = 0;
+      entries.forEach((e, i) => {
+        acc += e.loss;
+        if (i >= window) acc -= entries[i - window].loss;
+        y.push(acc / Math.min(i + 1, window));
+      });
+      return { name: r.name, x: entries.map((e) => e.step), y };
+    }),
+  });
+}
+
+/** Mean of the logged losses over steps `(from, to]`. */
+export function meanLoss(log: readonly LogEntry[], from: number, to: number): number {
+  const v = log.filter((e) => e.step > from && e.step <= to).map((e) => e.loss);
+  return v.length ? mean(v) : NaN;
+}
+
+/**
+ * A Markdown section on how each model was trained: steps, wall time, engine, parameters, final
+ * loss, weights SHA-256 and the command.
+ * @example
+ * trainingSummaryMarkdown([rim, lgd]);
+ */
+export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string {
+  const lines = [
+    '## How the models were trained',
+    '',
+    '| model | kind | parameters | steps | wall time | engine | final loss (last 100 steps) | weights SHA-256 | command |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const m of models) {
+    const i = m.info;
+    if (!i) {
+      lines.push(`| ${m.name} | ${m.solver.kind} | ${m.solver.paramCount()} | ? | ? | ? | ? | ? | (no train.json in ${path.basename(m.dir)}) |`);
+      continue;
+    }
+    const horizon = i.horizons?.length ? ` (cosine horizon ${i.horizons.map((h) => `${h.steps} from step ${h.fromStep}`).join(', then ')})` : '';
+    lines.push(
+      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Saves (and shows in a notebook) a grid comparing methods on the same images: per image one row
+ * `input | method 1 | method 2 | … | truth`, PSNR of the whole image in the captions.
+ * @param groups one list of kept examples per method, each for the same images in the same order (not disposed)
+ * @example
+ * await saveComparisonGrid([lgd.examples, rim.examples], '02_grid_bsd68', { crop: 160 });
+ */
+export async function saveComparisonGrid(groups: ReadonlyArray<readonly Example[]>, name: string, options: SaveImageGridOptions & { crop?: number } = {}): Promise<string> {
+  const { crop, ...gridOptions } = options;
+  if (groups.length === 0 || groups[0].length === 0) throw new Error('saveComparisonGrid: no examples');
+  const made: tf.Tensor[] = [];
+  const view = (t: tf.Tensor4D): tf.Tensor4D => {
+    if (!crop) return t;
+    const c = centerCrop(t, crop);
+    made.push(c);
+    return c;
+  };
+  const n = Math.min(...groups.map((g) => g.length));
+  const rows: GridRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const first = groups[0][i];
+    const names = groups.map((g) => g[i].name);
+    if (names.some((nm) => nm !== first.name)) throw new Error(`saveComparisonGrid: row ${i} mixes images ${names.join(', ')}`);
+    rows.push({
+      label: first.label,
+      images: [
+        { tensor: view(first.input), caption: `${first.inputMethod} ${first.inputQuality.psnr.toFixed(2)} dB` },
+        ...groups.map((g) => ({ tensor: view(g[i].output), caption: `${g[i].method} ${g[i].quality.psnr.toFixed(2)} dB` })),
+        { tensor: view(first.truth), caption: 'truth' },
+      ],
+    });
+  }
+  try {
+    return await saveImageGrid(rows, name, gridOptions);
+  } finally {
+    tf.dispose(made);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Exporting trained models to `results/models/<name>/`: the weights in tfjs format, the solver's
+ * config, the training log (CSV + JSON), `train.json` (command, steps, wall time, engine, final
+ * loss, weights SHA-256, the training config) and the training curve, with `SHA256SUMS`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf } from '../engine/tf';
+import { loadLearnedSolver, FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
+import { LearnedSolver } from '../solvers/learned/types';
+import { CheckpointState, HorizonChange } from './checkpoint';
+import { TrainConfig } from './config';
+import { LogEntry, logToCsv, logToJson } from './log';
+
+/** What {@link exportTrainedModel} records besides the weights. */
+export interface ExportInfo {
+  /** The training configuration (model config with defaults filled in). */
+  trainConfig: TrainConfig;
+  /** Steps done. */
+  step: number;
+  /** Seconds of training (all sessions). */
+  wallTime: number;
+  engine: string;
+  /** The command line that trained it (null when unknown). */
+  command: string | null;
+  /** The run folder of its checkpoints. */
+  runDir: string;
+  log: readonly LogEntry[];
+  horizons?: HorizonChange[];
+  /** The training curve as PNG, when rendered. */
+  curvePng?: Uint8Array;
+  /** For a snapshot of an unfinished run: the checkpoint it was taken from. */
+  snapshotOf?: string;
+}
+
+/**
+ * Writes a trained solver and its training record to `exportDir` (atomically, with SHA256SUMS).
+ * @returns the folder
+ * @example
+ * await exportTrainedModel(solver, 'results/models/rim_gray', { trainConfig, step, wallTime, engine, command, runDir, log });
+ */
+export async function exportTrainedModel(solver: LearnedSolver, exportDir: string, info: ExportInfo): Promise<string> {
+  const weights = solver.getWeights();
+  const weightBytes = new Uint8Array((await tf.io.encodeWeights(weights)).data);
+  tf.dispose(weights.map((w) => w.tensor));
+  const last = info.log.slice(-Math.min(100, info.log.length));
+  const record = {
+    name: info.trainConfig.name,
+    kind: solver.kind,
+    paramCount: solver.paramCount(),
+    command: info.command,
+    steps: info.step,
+    wallTimeSeconds: info.wallTime,
+    engine: info.engine,
+    tfjs: tf.version.tfjs,
+    finalLoss: last.reduce((a, e) => a + e.loss, 0) / last.length,
+    weightsSha256: sha256(weightBytes),
+    runDir: info.runDir,
+    date: new Date().toISOString(),
+    trainConfig: info.trainConfig,
+    ...(info.horizons?.length ? { horizons: info.horizons } : {}),
+    ...(info.snapshotOf ? { snapshotOf: info.snapshotOf } : {}),
+  };
+  const files: FolderFiles = {
+    'training_log.csv': logToCsv(info.log),
+    'training_log.json': logToJson(info.log, { name: info.trainConfig.name }),
+    'train.json': JSON.stringify(record, null, 2),
+  };
+  if (info.curvePng) files['training_curve.png'] = info.curvePng;
+  await saveLearnedSolver(solver, exportDir, files);
+  return exportDir;
+}
+
+/**
+ * Exports a checkpoint of a run (e.g. an earlier step kept for an equal-steps comparison) as a
+ * model folder, with the log and wall time up to that step. The training config is read from
+ * `trainConfigFile` (default: the run folder's `config.json`, two levels above the checkpoint).
+ * @example
+ * await exportCheckpoint('results/runs/rim_gray/checkpoints/step-004000', 'results/models/rim_gray_step4000', { name: 'rim_gray_step4000' });
+ */
+export async function exportCheckpoint(
+  checkpointDir: string,
+  exportDir: string,
+  options: { name?: string; command?: string; trainConfigFile?: string } = {},
+): Promise<string> {
+  const stateFile = path.join(checkpointDir, 'state.json');
+  if (!fs.existsSync(stateFile)) throw new Error(`exportCheckpoint: ${checkpointDir} is not a training checkpoint (no state.json)`);
+  const configFile = options.trainConfigFile ?? path.join(checkpointDir, '..', '..', 'config.json');
+  if (!fs.existsSync(configFile)) throw new Error(`exportCheckpoint: no training config ${configFile} (give trainConfigFile)`);
+  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CheckpointState;
+  const trainConfig = JSON.parse(fs.readFileSync(configFile, 'utf8')) as TrainConfig;
+  const solver = await loadLearnedSolver(checkpointDir);
+  try {
+    return await exportTrainedModel(solver, exportDir, {
+      trainConfig: { ...trainConfig, name: options.name ?? trainConfig.name },
+      step: state.step,
+      wallTime: state.wallTime,
+      engine: state.engine,
+      command: options.command ?? null,
+      runDir: path.resolve(checkpointDir, '..', '..'),
+      log: state.log,
+      horizons: state.horizons,
+      snapshotOf: `${path.resolve(checkpointDir)} (step ${state.step})`,
+    });
+  } finally {
+    solver.dispose();
+  }
+}
