@@ -6,11 +6,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../engine/tf';
+import { projectPath } from '../io/paths';
 import { loadLearnedSolver, FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, HorizonChange } from './checkpoint';
 import { TrainConfig } from './config';
 import { LogEntry, logToCsv, logToJson } from './log';
+
+/** A path relative to the project root when inside it (records stay valid in another clone). */
+function projectRelative(p: string): string {
+  const rel = path.relative(projectPath(), path.resolve(p));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
+}
 
 /** What {@link exportTrainedModel} records besides the weights. */
 export interface ExportInfo {
@@ -55,7 +62,7 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
     tfjs: tf.version.tfjs,
     finalLoss: last.reduce((a, e) => a + e.loss, 0) / last.length,
     weightsSha256: sha256(weightBytes),
-    runDir: info.runDir,
+    runDir: projectRelative(info.runDir),
     date: new Date().toISOString(),
     trainConfig: info.trainConfig,
     ...(info.horizons?.length ? { horizons: info.horizons } : {}),
@@ -97,7 +104,7 @@ export async function exportCheckpoint(
       wallTime: state.wallTime,
       engine: state.engine,
       command: options.command ?? null,
-      runDir: path.resolve(checkpointDir, '..', '..'),
+      runDir: options.trainConfigFile ? path.dirname(path.resolve(options.trainConfigFile)) : path.resolve(checkpointDir, '..', '..'),
       log: state.log,
       horizons: state.horizons,
       snapshotOf: `${path.resolve(checkpointDir)} (step ${state.step})`,
