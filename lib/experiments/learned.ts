@@ -230,7 +230,7 @@ export interface StepCurve {
  * @example
  * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
  */
-export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number; title?: string; xLabel?: string; logX?: boolean } = {}): Figure {
+export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number | readonly number[]; title?: string; xLabel?: string; logX?: boolean } = {}): Figure {
   const fig = lineFigure({
     title: options.title,
     xLabel: options.xLabel ?? 'step t',
@@ -240,9 +240,10 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
   });
   const layout = fig.layout as Record<string, unknown>;
   if (options.logX) layout.xaxis = { ...(layout.xaxis as object), type: 'log', dtick: undefined };
-  if (options.horizon) {
-    layout.shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: options.horizon, x1: options.horizon, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }];
-    layout.annotations = [{ x: options.horizon, y: 1, xref: 'x', yref: 'paper', text: `trained T = ${options.horizon}`, showarrow: false, yanchor: 'bottom' }];
+  const horizons = [...new Set(options.horizon === undefined ? [] : typeof options.horizon === 'number' ? [options.horizon] : options.horizon)].sort((a, b) => a - b);
+  if (horizons.length) {
+    layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
+    layout.annotations = horizons.map((h, i) => ({ x: h, y: 1, xref: 'x', yref: 'paper', text: `T = ${h}`, showarrow: false, yanchor: 'bottom', xanchor: i % 2 ? 'left' : 'right' }));
   }
   return fig;
 }
