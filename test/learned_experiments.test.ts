@@ -1,0 +1,126 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import {
+  denoisingTask,
+  evaluateLearned,
+  loadOrTrainModel,
+  meanLoss,
+  publishedDenoisingExtraRows,
+  saveComparisonGrid,
+  stepCurveFigure,
+  trainingComparisonFigure,
+  trainingSummaryMarkdown,
+} from '../lib/experiments';
+import { psnrPerImage } from '../lib/metrics';
+import { validateRows } from '../lib/report';
+import { createProblem } from '../lib/solvers/classical';
+import { gaussianLikelihood } from '../lib/likelihoods';
+import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
+import { LogEntry } from '../lib/training';
+import { to8bit } from '../lib/experiments/sr';
+
+/** A smooth gray test image [1, s, s, 1] in [0, 1]. */
+function smoothImage(s: number, phase: number): tf.Tensor4D {
+  const data = new Float32Array(s * s);
+  for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) data[i * s + j] = 0.5 + 0.35 * Math.sin(0.3 * i + 0.2 * j + phase);
+  return tf.tensor4d(data, [1, s, s, 1]);
+}
+
+const entries = (losses: number[]): LogEntry[] => losses.map((loss, i) => ({ step: i + 1, loss, lr: 1e-3, gradNorm: 1, wallTime: i, stepTime: 1, engine: 'wasm' }));
+
+describe('learned-solver experiments', function () {
+  this.timeout(60000);
+  let dir: string;
+  let rim: Rim;
+  const images: { name: string; image: tf.Tensor4D }[] = [];
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-learned-exp-'));
+    rim = new Rim({ channels: 1, features: 4, steps: 3, seed: 1 });
+    images.push({ name: 'a', image: smoothImage(16, 0) }, { name: 'b', image: smoothImage(16, 1) });
+  });
+  after(() => {
+    rim.dispose();
+    tf.dispose(images.map((i) => i.image));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('evaluateLearned: rows, per-image PSNR of the 8-bit step-T output, a curve to 2T that agrees with step T; no leaks', () => {
+    const before = tf.memory().numTensors;
+    const task = denoisingTask({ sigma: 25 });
+    const ev = evaluateLearned({ solver: rim, method: 'RIM', task, dataset: 'toy', images, seed: 7, curveImages: 1, keepExamples: 0, progress: false });
+    assert.deepEqual(ev.rows.map((r) => r.method), ['noisy input', 'RIM']);
+    assert.equal(ev.rows[1].setting, 'sigma=25');
+    assert.equal(ev.curve.length, 6, 'curve to 2T');
+    assert.ok(Math.abs(ev.curve[2] - ev.perImage[0].output.psnr) < 1e-9, 'curve at t = T is the measured output of image 0');
+    // independent recomputation of image 1
+    const y = task.degrade(images[1].image, 8);
+    const xs = rim.run(y, createProblem({ likelihood: gaussianLikelihood(task.operator, { sigma: 25 / 255 }), y }));
+    const q = to8bit(xs[2]);
+    assert.ok(Math.abs(psnrPerImage(q, images[1].image)[0] - ev.perImage[1].output.psnr) < 1e-9);
+    tf.dispose([y, q, ...xs]);
+    assert.ok(Math.abs(ev.rows[1].psnr! - (ev.perImage[0].output.psnr + ev.perImage[1].output.psnr) / 2) < 1e-9);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('evaluateLearned: the same seed gives the same noise for every method (input rows agree); wrong channels are an error', () => {
+    const task = denoisingTask({ sigma: 15 });
+    const a = evaluateLearned({ solver: rim, method: 'A', task, dataset: 'toy', images, seed: 3, keepExamples: 0, progress: false });
+    const b = evaluateLearned({ solver: rim, method: 'B', task, dataset: 'toy', images, seed: 3, keepExamples: 0, progress: false });
+    assert.deepEqual(a.rows[0], b.rows[0]);
+    const color = [{ name: 'c', image: tf.zeros([1, 8, 8, 3]) as tf.Tensor4D }];
+    assert.throws(() => evaluateLearned({ solver: rim, method: 'RIM', task, dataset: 'CBSD68', images: color, progress: false }), /1 channel\(s\) but the CBSD68 images have 3/);
+    tf.dispose(color.map((c) => c.image));
+  });
+
+  it('loadOrTrainModel: loads an exported folder with its train.json and log; a missing model names the folder and the train command', async () => {
+    const modelDir = path.join(dir, 'models');
+    await saveLearnedSolver(rim, path.join(modelDir, 'toy'), {
+      'train.json': JSON.stringify({ name: 'toy', kind: 'rim', paramCount: rim.paramCount(), command: 'npm run train -- --config configs/toy.json', steps: 2, wallTimeSeconds: 7200, engine: 'wasm', finalLoss: 0.01, weightsSha256: 'ab'.repeat(32), date: '' }),
+      'training_log.json': JSON.stringify({ entries: entries([0.02, 0.01]) }),
+    });
+    const m = await loadOrTrainModel('toy', { dir: modelDir });
+    assert.equal(m.source, 'loaded');
+    assert.equal(m.info?.steps, 2);
+    assert.equal(m.log?.length, 2);
+    assert.equal(m.solver.paramCount(), rim.paramCount());
+    const md = trainingSummaryMarkdown([m]);
+    assert.match(md, /\| toy \| rim \| \d+ \| 2 \| 2\.00 h \| wasm \| 1\.000e-2 \| `abababababababab…` \| `npm run train -- --config configs\/toy\.json` \|/);
+    m.solver.dispose();
+    await assert.rejects(loadOrTrainModel('absent', { dir: modelDir }), /no trained model "absent" in .*models\/absent: train it with `npm run train -- --config configs\/absent\.json`/);
+    await assert.rejects(loadOrTrainModel('absent', { retrain: true }), /no training config .*configs\/absent\.json/);
+  });
+
+  it('figures: PSNR vs step with the trained horizons marked; training losses as moving means', () => {
+    const fig = stepCurveFigure([{ name: 'RIM', psnr: [20, 25, 26, 26] }, { name: 'LGD', psnr: [21, 24, 25, 25, 25] }], { horizon: [2, 3, 2], logX: true });
+    assert.equal(fig.data.length, 2);
+    const layout = fig.layout as { shapes: { x0: number }[]; xaxis: { type: string } };
+    assert.deepEqual(layout.shapes.map((s) => s.x0), [2, 3]);
+    assert.equal(layout.xaxis.type, 'log');
+    assert.deepEqual((fig.data[0] as { x: number[] }).x, [1, 2, 3, 4]);
+    const losses = trainingComparisonFigure([{ name: 'a', log: entries([4, 2, 0, 2]) }], { window: 2 });
+    assert.deepEqual((losses.data[0] as { y: number[] }).y, [4, 3, 1, 1]);
+    assert.equal(meanLoss(entries([4, 2, 0, 2]), 1, 3), 1);
+    assert.ok(Number.isNaN(meanLoss([], 0, 1)));
+  });
+
+  it('saveComparisonGrid: one row per image, input | methods | truth; mixing images is an error', async () => {
+    const task = denoisingTask({ sigma: 25 });
+    const a = evaluateLearned({ solver: rim, method: 'A', task, dataset: 'toy', images, keepExamples: 2, progress: false });
+    const b = evaluateLearned({ solver: rim, method: 'B', task, dataset: 'toy', images, keepExamples: 2, progress: false });
+    const file = await saveComparisonGrid([a.examples, b.examples], 'grid', { dir });
+    assert.ok(fs.statSync(file).size > 100);
+    await assert.rejects(saveComparisonGrid([a.examples, [...b.examples].reverse()], 'bad', { dir }), /row 0 mixes images a, b/);
+    [a, b].forEach((e) => tf.dispose(e.examples.flatMap((x) => [x.truth, x.input, x.output])));
+  });
+
+  it('published quantized and color rows are valid table rows with the paper values', () => {
+    const rows = validateRows(publishedDenoisingExtraRows());
+    assert.equal(rows.find((r) => r.dataset === 'BSD68' && r.setting === 'sigma=25, quantized')?.psnr, 28.76);
+    assert.equal(rows.find((r) => r.dataset === 'CBSD68' && r.method === 'RIM')?.psnr, 30.84);
+  });
+});
