@@ -22,7 +22,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { resultsDir } from '../lib/io/paths';
-import { ProgressBar } from '../lib/report/progress_bar';
+import { ProgressBar } from '../lib/report/progress';
 import { resolveTrainConfig, TrainConfigInput, trainLearnedSolver } from '../lib/training';
 
 function usage(message?: string): never {

@@ -131,7 +131,11 @@ describe('classical baselines: TV tasks and helpers', () => {
     const bar = progress(5, { label: 'test', intervalMs: 1e9, log: (l) => lines.push(l) });
     for (let i = 0; i < 5; i++) bar.tick(`item ${i}`);
     assert.equal(lines.length, 2);
-    assert.match(lines[0], /^test \[.*\] 1\/5 item 0/);
-    assert.match(lines[1], /5\/5 item 4/);
+    assert.match(lines[0], /^test \[#+\.+\]\s+20% 1\/5 \| item 0 \| .*items\/s.* \| ETA /);
+    assert.match(lines[1], /100% 5\/5 \| item 4 \| .* \| took /);
+    const every: string[] = [];
+    const each = progress(3, { intervalMs: 0, log: (l) => every.push(l) });
+    for (let i = 0; i < 3; i++) each.tick();
+    assert.equal(every.length, 3, 'interval 0 prints every item');
   });
 });

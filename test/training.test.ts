@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import { RawImage, Rng } from '../lib/io';
-import { formatEta, ProgressBar } from '../lib/report/progress_bar';
+import { formatEta, ProgressBar } from '../lib/report/progress';
 import { createProblem } from '../lib/solvers/classical';
 import { loadLearnedSolver, Rim } from '../lib/solvers/learned';
 import {

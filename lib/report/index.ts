@@ -7,5 +7,4 @@ export * from './display';
 export * from './figures';
 export * from './grid';
 export * from './tables';
-export * from './progress_bar';
 export * from './progress';
