@@ -171,6 +171,19 @@ describe('training', function () {
   });
 
   describe('trainLearnedSolver', () => {
+    /** Trains in `runDir` and aborts (as Ctrl-C does) after step `step`. */
+    const trainUntilAbort = (config: TrainConfigInput, runDir: string, step: number) => {
+      const controller = new AbortController();
+      return trainLearnedSolver(config, {
+        ...quiet,
+        images,
+        runDir,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.step === step) controller.abort();
+        },
+      });
+    };
     let uninterrupted: LogEntry[];
     let finalWeights: Float32Array[];
 
@@ -256,16 +269,7 @@ describe('training', function () {
 
     it('resumes exactly after an abort signal (checkpoint written at the abort step)', async () => {
       const runDir = path.join(dir, 'aborted');
-      const controller = new AbortController();
-      const first = await trainLearnedSolver(tinyConfig('aborted'), {
-        ...quiet,
-        images,
-        runDir,
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (p.step === 3) controller.abort();
-        },
-      });
+      const first = await trainUntilAbort(tinyConfig('aborted'), runDir, 3);
       assert.equal(first.stopped, 'aborted');
       assert.equal(first.step, 3);
       assert.equal(first.exportDir, undefined);
@@ -288,16 +292,7 @@ describe('training', function () {
 
     it('changes the cosine horizon on resume only when asked, and records the change', async () => {
       const runDir = path.join(dir, 'horizon');
-      const controller = new AbortController();
-      const first = await trainLearnedSolver(tinyConfig('horizon', { steps: 10 }), {
-        ...quiet,
-        images,
-        runDir,
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (p.step === 3) controller.abort();
-        },
-      });
+      const first = await trainUntilAbort(tinyConfig('horizon', { steps: 10 }), runDir, 3);
       first.solver.dispose();
       await assert.rejects(trainLearnedSolver(tinyConfig('horizon', { steps: 6 }), { ...quiet, images, runDir, exportDir: false }), /different configuration/);
       // a change of anything besides the horizon is still refused

@@ -1,8 +1,9 @@
 /** The Gaussian likelihood with known noise level: `y = A(x) + σ·n`, `n ~ N(0, I)`. */
 import { tf } from '../engine/tf';
-import { isLinear, Operator } from '../operators/types';
-import { checkMeasurement, perImage } from './shapes';
-import { Likelihood, resolveSeed } from './types';
+import { Operator } from '../operators/types';
+import { defineLikelihood } from './define';
+import { perImage } from './shapes';
+import { Likelihood } from './types';
 
 /**
  * Options of {@link gaussianLikelihood}.
@@ -39,42 +40,12 @@ export function gaussianLikelihood(operator: Operator, options: GaussianOptions)
   /** 1/σ² broadcasting against [b, h', w', c']. */
   const invVariance = (batch: number): tf.Tensor =>
     tf.tidy(() => tf.reciprocal(tf.square(perImage(name, 'sigma', options.sigma, batch))));
-  /** The scaled residual (A(x) − y)/σ², [b, h', w', c']. */
-  const scaledResidual = (x: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D =>
-    tf.mul(tf.sub(operator.forward(x), y), invVariance(x.shape[0])) as tf.Tensor4D;
-
-  const likelihood: Likelihood = {
+  return defineLikelihood({
     name,
     operator,
-    valuePerImage(x, y) {
-      checkMeasurement(name, operator, x, y);
-      return tf.tidy(() => {
-        const r = tf.sub(operator.forward(x), y); // [b, h', w', c']
-        const w = tf.reshape(invVariance(x.shape[0]), [-1]); // [1] or [b]
-        return tf.mul(tf.sum(tf.square(r), [1, 2, 3]), tf.mul(w, 0.5)) as tf.Tensor1D; // [b]
-      });
-    },
-    value(x, y) {
-      return tf.tidy(() => tf.sum(likelihood.valuePerImage(x, y)) as tf.Scalar);
-    },
-    grad(x, y) {
-      checkMeasurement(name, operator, x, y);
-      return tf.tidy(() => {
-        const v = scaledResidual(x, y); // [b, h', w', c']
-        return isLinear(operator) ? operator.adjoint(v) : operator.vjp(x, v); // [b, h, w, c]
-      });
-    },
-    gaussNewtonWeight(x) {
-      return invVariance(x.shape[0]);
-    },
-    sample(x, seed) {
-      const s = resolveSeed(seed);
-      return tf.tidy(() => {
-        const z = operator.forward(x); // [b, h', w', c']
-        const sigma = perImage(name, 'sigma', options.sigma, x.shape[0]);
-        return tf.add(z, tf.mul(sigma, tf.randomNormal(z.shape, 0, 1, 'float32', s))) as tf.Tensor4D;
-      });
-    },
-  };
-  return likelihood;
+    terms: (z, y) => tf.mul(tf.square(tf.sub(z, y)), tf.mul(invVariance(z.shape[0]), 0.5)), // r²/(2σ²)
+    dz: (z, y) => tf.mul(tf.sub(z, y), invVariance(z.shape[0])) as tf.Tensor4D, // (A(x) − y)/σ²
+    weight: (x) => invVariance(x.shape[0]),
+    std: (z) => perImage(name, 'sigma', options.sigma, z.shape[0]),
+  });
 }

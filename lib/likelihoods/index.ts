@@ -9,4 +9,5 @@
 export * from './types';
 export * from './gaussian';
 export * from './poisson_gaussian';
+export * from './define';
 export { checkMeasurement } from './shapes';

@@ -4,8 +4,9 @@
  */
 import { tf } from '../engine/tf';
 import { Operator } from '../operators/types';
-import { checkMeasurement, perImage } from './shapes';
-import { Likelihood, resolveSeed } from './types';
+import { defineLikelihood } from './define';
+import { perImage } from './shapes';
+import { Likelihood } from './types';
 
 /**
  * Options of {@link poissonGaussianLikelihood}.
@@ -33,7 +34,7 @@ export interface PoissonGaussianOptions {
  *
  * Gradient: in closed form with respect to `z`,
  * `∂L/∂z = r/v + 𝟙[a z + b > bMin] · a · (1/(2v) − r²/(2v²))`, `r = z − y`,
- * then pulled back through the operator, `∇ₓL = A.vjp(x, ∂L/∂z)` (autodiff through the operator).
+ * then pulled back through the operator: `Aᵀ ∂L/∂z` for a linear one, else `A.vjp(x, ∂L/∂z)`.
  * Gauss–Newton weight: the Fisher information of `z`, `W = 1/v + 𝟙[a z + b > bMin] · a²/(2v²)`.
  *
  * The hard floor makes `L` non-differentiable where `a z + b = bMin` (at `z = 0` with the default
@@ -68,46 +69,23 @@ export function poissonGaussianLikelihood(operator: Operator, options: PoissonGa
     return { a, v: tf.maximum(raw, bMin), free };
   };
 
-  const likelihood: Likelihood = {
+  return defineLikelihood({
     name,
     operator,
-    valuePerImage(x, y) {
-      checkMeasurement(name, operator, x, y);
-      return tf.tidy(() => {
-        const z = operator.forward(x); // [b, h', w', c']
-        const { v } = variance(z);
-        const terms = tf.add(tf.div(tf.square(tf.sub(z, y)), tf.mul(v, 2)), tf.mul(tf.log(v), 0.5));
-        return tf.sum(terms, [1, 2, 3]) as tf.Tensor1D; // [b]
-      });
+    terms: (z, y) => {
+      const { v } = variance(z);
+      return tf.add(tf.div(tf.square(tf.sub(z, y)), tf.mul(v, 2)), tf.mul(tf.log(v), 0.5));
     },
-    value(x, y) {
-      return tf.tidy(() => tf.sum(likelihood.valuePerImage(x, y)) as tf.Scalar);
+    dz: (z, y) => {
+      const { a, v, free } = variance(z);
+      const r = tf.sub(z, y);
+      const dv = tf.mul(tf.mul(free, a), tf.sub(tf.div(0.5, v), tf.div(tf.square(r), tf.mul(tf.square(v), 2))));
+      return tf.add(tf.div(r, v), dv) as tf.Tensor4D; // ∂L/∂z
     },
-    grad(x, y) {
-      checkMeasurement(name, operator, x, y);
-      return tf.tidy(() => {
-        const z = operator.forward(x); // [b, h', w', c']
-        const { a, v, free } = variance(z);
-        const r = tf.sub(z, y);
-        const dv = tf.mul(tf.mul(free, a), tf.sub(tf.div(0.5, v), tf.div(tf.square(r), tf.mul(tf.square(v), 2))));
-        const dz = tf.add(tf.div(r, v), dv) as tf.Tensor4D; // ∂L/∂z
-        return operator.vjp(x, dz); // [b, h, w, c]
-      });
+    weight: (_x, forward) => {
+      const { a, v, free } = variance(forward());
+      return tf.add(tf.reciprocal(v), tf.div(tf.mul(free, tf.square(a)), tf.mul(tf.square(v), 2)));
     },
-    gaussNewtonWeight(x) {
-      return tf.tidy(() => {
-        const { a, v, free } = variance(operator.forward(x));
-        return tf.add(tf.reciprocal(v), tf.div(tf.mul(free, tf.square(a)), tf.mul(tf.square(v), 2)));
-      });
-    },
-    sample(x, seed) {
-      const s = resolveSeed(seed);
-      return tf.tidy(() => {
-        const z = operator.forward(x); // [b, h', w', c']
-        const { v } = variance(z);
-        return tf.add(z, tf.mul(tf.sqrt(v), tf.randomNormal(z.shape, 0, 1, 'float32', s))) as tf.Tensor4D;
-      });
-    },
-  };
-  return likelihood;
+    std: (z) => tf.sqrt(variance(z).v),
+  });
 }

@@ -1,0 +1,65 @@
+/**
+ * The shared frame of the likelihoods: a noise model is given by its per-value terms, their
+ * derivative and its noise level at `z = A(x)`; this builds the {@link Likelihood} around them
+ * (shape checks, per-image sums, the pull-back of `∂L/∂z` through the operator, seeded sampling).
+ */
+import { tf } from '../engine/tf';
+import { isLinear, Operator } from '../operators/types';
+import { checkMeasurement } from './shapes';
+import { Likelihood, resolveSeed } from './types';
+
+/**
+ * What a noise model supplies to {@link defineLikelihood}; every function gets `z = A(x)`
+ * `[b, h', w', c']` and runs inside a `tf.tidy`.
+ */
+export interface NoiseModel {
+  /** Used in errors and tables. */
+  name: string;
+  operator: Operator;
+  /** The terms of `L` per measurement value (summed per image by `valuePerImage`), like z. */
+  terms(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor;
+  /** `∂L/∂z`, like z (pulled back to the image by the operator's adjoint or vjp). */
+  dz(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D;
+  /** The Gauss–Newton weight; `forward()` gives `A(x)` when the weight depends on it. */
+  weight(x: tf.Tensor4D, forward: () => tf.Tensor4D): tf.Tensor;
+  /** The noise standard deviation at z (broadcasting against z): `y = z + std·n`. */
+  std(z: tf.Tensor4D): tf.Tensor;
+}
+
+/**
+ * Builds a {@link Likelihood} from a noise model.
+ * @example
+ * const lik = defineLikelihood({ name: 'gaussian', operator: A, terms: (z, y) => ..., dz: ..., weight: ..., std: () => tf.scalar(0.1) });
+ */
+export function defineLikelihood(model: NoiseModel): Likelihood {
+  const { name, operator } = model;
+  const likelihood: Likelihood = {
+    name,
+    operator,
+    valuePerImage(x, y) {
+      checkMeasurement(name, operator, x, y);
+      return tf.tidy(() => tf.sum(model.terms(operator.forward(x), y), [1, 2, 3]) as tf.Tensor1D); // [b]
+    },
+    value(x, y) {
+      return tf.tidy(() => tf.sum(likelihood.valuePerImage(x, y)) as tf.Scalar);
+    },
+    grad(x, y) {
+      checkMeasurement(name, operator, x, y);
+      return tf.tidy(() => {
+        const dz = model.dz(operator.forward(x), y); // [b, h', w', c']
+        return isLinear(operator) ? operator.adjoint(dz) : operator.vjp(x, dz); // [b, h, w, c]
+      });
+    },
+    gaussNewtonWeight(x) {
+      return tf.tidy(() => model.weight(x, () => operator.forward(x)));
+    },
+    sample(x, seed) {
+      const s = resolveSeed(seed);
+      return tf.tidy(() => {
+        const z = operator.forward(x); // [b, h', w', c']
+        return tf.add(z, tf.mul(model.std(z), tf.randomNormal(z.shape, 0, 1, 'float32', s))) as tf.Tensor4D;
+      });
+    },
+  };
+  return likelihood;
+}
