@@ -32,17 +32,11 @@
  * Both 'NHWC' and 'NCHW' data formats are accepted (NCHW only changes the two permutations).
  */
 import { tf } from '../tf';
-import { WASM, WasmBackendLike, WasmScope, pair } from './wasm_util';
+import { ConvGradAttrs, convGradInfo, WASM, WasmBackendLike, WasmScope } from './wasm_util';
 
 /** Attributes of `Conv2DBackpropFilter`, plus the optional `dilations` extension. */
-export interface BackpropFilterAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface BackpropFilterAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
-  /** Extension: dilation of the forward conv (default 1). */
-  dilations?: number | [number, number];
 }
 
 /**
@@ -57,29 +51,8 @@ export function conv2dBackpropFilterWasm(args: {
   const backend = args.backend as WasmBackendLike;
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as BackpropFilterAttrs;
-  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
-  const nchw = format === 'channelsFirst';
-  const filterShape = attrs.filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    format,
-  );
-  const [kh, kw, ci, co] = filterShape;
+  const { info, nchw, kh, kw, ci, co, sh, sw, dh, dw } = convGradInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs, dy, x);
   const { inHeight: H, inWidth: W, outHeight: oH, outWidth: oW, batchSize: B } = info;
-  const dyShape = nchw ? [B, co, oH, oW] : [B, oH, oW, co];
-  if (dy.shape.length !== 4 || dy.shape.some((v, i) => v !== dyShape[i])) {
-    throw new Error(`Conv2DBackpropFilter: dy has shape [${dy.shape}], expected [${dyShape}]`);
-  }
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter: float32 only');
-
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   // Rows [−top, −top + needH) of the padded input are read by the forward conv.

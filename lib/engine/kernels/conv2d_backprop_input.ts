@@ -33,17 +33,11 @@
  * 'NHWC' and 'NCHW' are accepted (NCHW through two extra transposes).
  */
 import { tf } from '../tf';
-import { WASM, WasmBackendLike, WasmScope, pair } from './wasm_util';
+import { ConvGradAttrs, convGradInfo, WASM, WasmBackendLike, WasmScope } from './wasm_util';
 
 /** Attributes of `Conv2DBackpropInput`, plus the optional `dilations` extension. */
-export interface BackpropInputAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface BackpropInputAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
-  /** Extension: dilation of the forward conv (default 1). */
-  dilations?: number | [number, number];
 }
 
 /** How one spatial dimension of the input gradient is computed (see the file header). */
@@ -122,27 +116,8 @@ export function conv2dBackpropInputWasm(args: {
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as BackpropInputAttrs;
-  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
-  const nchw = format === 'channelsFirst';
-  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    [kh, kw, ci, co],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    format,
-  );
+  const { info, nchw, kh, kw, ci, co, sh, sw, dh, dw } = convGradInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs, dy, filter);
   const { batchSize: B, inHeight: H, inWidth: W, outHeight: oH, outWidth: oW } = info;
-  const dyShape = nchw ? [B, co, oH, oW] : [B, oH, oW, co];
-  if (dy.shape.length !== 4 || dy.shape.some((v, i) => v !== dyShape[i])) {
-    throw new Error(`Conv2DBackpropInput: dy has shape [${dy.shape}], expected [${dyShape}]`);
-  }
-  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') throw new Error('Conv2DBackpropInput: float32 only');
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
   const ph = planDim(kh, sh, dh, info.padInfo.top, H, oH);
   const pw = planDim(kw, sw, dw, info.padInfo.left, W, oW);
   const dyRowsUsed = oH + Math.min(0, ph.padBefore) + Math.min(0, ph.padAfter);

@@ -119,3 +119,64 @@ export class WasmScope {
     this.owned.clear();
   }
 }
+
+/** The attributes both convolution-gradient kernels take, plus the optional `dilations` extension. */
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** Extension: dilation of the forward conv (default 1). */
+  dilations?: number | [number, number];
+}
+
+/** What {@link convGradInfo} works out for a convolution-gradient kernel. */
+export interface ConvGradInfo {
+  /** The forward conv's geometry. */
+  info: tf.backend_util.Conv2DInfo;
+  nchw: boolean;
+  /** Filter `[kh, kw, ci, co]`. */
+  kh: number;
+  kw: number;
+  ci: number;
+  co: number;
+  /** Strides and dilations as pairs. */
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+}
+
+/**
+ * The forward conv's geometry for a gradient kernel, after checking `dy` against it and that both
+ * inputs are float32.
+ * @param kernel the kernel's name (for errors)
+ * @param xShape the forward input's shape
+ * @param filterShape the forward filter's shape `[kh, kw, ci, co]`
+ * @param other the kernel's other input (x or the filter), for the dtype check
+ * @throws naming the kernel when dy's shape or a dtype is wrong
+ */
+export function convGradInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGradAttrs, dy: tf.TensorInfo, other: tf.TensorInfo): ConvGradInfo {
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  const nchw = format === 'channelsFirst';
+  const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    [kh, kw, ci, co],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    format,
+  );
+  const { batchSize: B, outHeight: oH, outWidth: oW } = info;
+  const dyShape = nchw ? [B, co, oH, oW] : [B, oH, oW, co];
+  if (dy.shape.length !== 4 || dy.shape.some((v, i) => v !== dyShape[i])) {
+    throw new Error(`${kernel}: dy has shape [${dy.shape}], expected [${dyShape}]`);
+  }
+  if (dy.dtype !== 'float32' || other.dtype !== 'float32') throw new Error(`${kernel}: float32 only`);
+  const [sh, sw] = pair(attrs.strides);
+  const [dh, dw] = pair(attrs.dilations);
+  return { info, nchw, kh, kw, ci, co, sh, sw, dh, dw };
+}
