@@ -16,8 +16,8 @@ export interface NoiseModel {
   /** Used in errors and tables. */
   name: string;
   operator: Operator;
-  /** The terms of `L` per measurement value (summed per image by `valuePerImage`), like z. */
-  terms(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor;
+  /** `L` per image, `[b]` (sums over every measurement value of an image). */
+  perImage(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor1D;
   /** `∂L/∂z`, like z (pulled back to the image by the operator's adjoint or vjp). */
   dz(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D;
   /** The Gauss–Newton weight; `forward()` gives `A(x)` when the weight depends on it. */
@@ -29,7 +29,7 @@ export interface NoiseModel {
 /**
  * Builds a {@link Likelihood} from a noise model.
  * @example
- * const lik = defineLikelihood({ name: 'gaussian', operator: A, terms: (z, y) => ..., dz: ..., weight: ..., std: () => tf.scalar(0.1) });
+ * const lik = defineLikelihood({ name: 'gaussian', operator: A, perImage: (z, y) => ..., dz: ..., weight: ..., std: () => tf.scalar(0.1) });
  */
 export function defineLikelihood(model: NoiseModel): Likelihood {
   const { name, operator } = model;
@@ -38,7 +38,7 @@ export function defineLikelihood(model: NoiseModel): Likelihood {
     operator,
     valuePerImage(x, y) {
       checkMeasurement(name, operator, x, y);
-      return tf.tidy(() => tf.sum(model.terms(operator.forward(x), y), [1, 2, 3]) as tf.Tensor1D); // [b]
+      return tf.tidy(() => model.perImage(operator.forward(x), y)); // [b]
     },
     value(x, y) {
       return tf.tidy(() => tf.sum(likelihood.valuePerImage(x, y)) as tf.Scalar);

@@ -43,7 +43,8 @@ export function gaussianLikelihood(operator: Operator, options: GaussianOptions)
   return defineLikelihood({
     name,
     operator,
-    terms: (z, y) => tf.mul(tf.square(tf.sub(z, y)), tf.mul(invVariance(z.shape[0]), 0.5)), // r²/(2σ²)
+    // Σ r² · 1/(2σ²) per image
+    perImage: (z, y) => tf.mul(tf.sum(tf.square(tf.sub(z, y)), [1, 2, 3]), tf.mul(tf.reshape(invVariance(z.shape[0]), [-1]), 0.5)) as tf.Tensor1D,
     dz: (z, y) => tf.mul(tf.sub(z, y), invVariance(z.shape[0])) as tf.Tensor4D, // (A(x) − y)/σ²
     weight: (x) => invVariance(x.shape[0]),
     std: (z) => perImage(name, 'sigma', options.sigma, z.shape[0]),

@@ -72,9 +72,10 @@ export function poissonGaussianLikelihood(operator: Operator, options: PoissonGa
   return defineLikelihood({
     name,
     operator,
-    terms: (z, y) => {
+    perImage: (z, y) => {
       const { v } = variance(z);
-      return tf.add(tf.div(tf.square(tf.sub(z, y)), tf.mul(v, 2)), tf.mul(tf.log(v), 0.5));
+      const terms = tf.add(tf.div(tf.square(tf.sub(z, y)), tf.mul(v, 2)), tf.mul(tf.log(v), 0.5));
+      return tf.sum(terms, [1, 2, 3]) as tf.Tensor1D;
     },
     dz: (z, y) => {
       const { a, v, free } = variance(z);
