@@ -3,9 +3,11 @@
  * `label [#####.......]  42% 420/1000 | loss 0.0123 | 2.10 steps/s | ETA 4m36s`, drawn the way the
  * output can take it:
  * - a TTY: one line redrawn in place (at most 10 times a second);
- * - a tslab notebook: one output updated in place (`tslab.newDisplay()`), at most twice a second;
- * - anything else (a log file, CI, a `log` sink): a plain line for the first update, then at most
- *   one per interval (default 30 s), plus the last — committed outputs stay short.
+ * - anything else (a notebook, a log file, CI, a `log` sink): a plain line for the first update,
+ *   then at most one per interval (default 30 s), plus the last — committed outputs stay short;
+ * - on request (`mode: 'notebook'`), a tslab output updated in place (`tslab.newDisplay()`), at most
+ *   twice a second. Not the default: those updates can collide with tslab's own messages on its
+ *   socket (EBUSY) and kill the kernel during long cells.
  *
  * {@link ProgressBar} takes absolute counts and fields (training: the step, the loss);
  * {@link progress} is the per-item form for evaluation loops (`tick(message)` after each image).
@@ -25,7 +27,7 @@ export interface ProgressBarOptions {
   start?: number;
   /** Unit of the rate (default 'steps'). */
   unit?: string;
-  /** Default: a notebook when in one, a TTY when the stream is one, else lines. */
+  /** Default: a TTY when the stream is one, else lines (also in notebooks, see the file header). */
   mode?: ProgressMode;
   /** Stream for 'tty' and 'lines' (default process.stdout). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -85,7 +87,10 @@ export class ProgressBar {
     const stream = options.stream ?? process.stdout;
     this.opts = { label: '', start: 0, unit: 'steps', lineEveryMs: 30000, width: 24, ...rest, stream };
     this.log = log;
-    let mode = requested ?? (log ? 'lines' : isNotebook() ? 'notebook' : stream.isTTY ? 'tty' : 'lines');
+    // In a notebook the default is lines too: tslab's in-place display updates can collide with its
+    // own messages on the ZMQ socket ("Socket is busy writing", EBUSY) and kill the kernel in long
+    // cells; 'notebook' mode stays available on request.
+    let mode = requested ?? (log || isNotebook() ? 'lines' : stream.isTTY ? 'tty' : 'lines');
     if (mode === 'notebook') {
       try {
         const hook = (globalThis as { __tslab__?: { require(id: string): { newDisplay(): TslabDisplayLike } } }).__tslab__;
