@@ -58,14 +58,15 @@ export function convergenceFigures(runs: readonly SolverRun[], options: { title?
 }
 
 /**
- * Image-grid rows `degraded | restored | truth` with PSNR captions, one row per example. With
- * `crop`, each image is cut to its central `crop × crop` region (to see detail); the crops are new
- * tensors, freed by the returned `dispose`.
+ * Image-grid rows comparing methods on the same images: per image `input | method 1 | … | truth`,
+ * PSNR captions of the whole images. With `crop`, each image is cut to its central `crop × crop`
+ * region; the crops are new tensors, freed by the returned `dispose`.
+ * @param groups one list of kept examples per method, for the same images in the same order
+ * @throws when a row mixes images
  * @example
- * const { rows, dispose } = restorationGridRows(ev.examples, { crop: 128 });
- * await saveImageGrid(rows, '01_grid_denoise'); dispose();
+ * const { rows, dispose } = comparisonGridRows([lgd.examples, rim.examples], { crop: 128 });
  */
-export function restorationGridRows(examples: readonly Example[], options: { crop?: number } = {}): { rows: GridRow[]; dispose: () => void } {
+export function comparisonGridRows(groups: ReadonlyArray<readonly Example[]>, options: { crop?: number } = {}): { rows: GridRow[]; dispose: () => void } {
   const made: tf.Tensor[] = [];
   const view = (t: tf.Tensor4D): tf.Tensor4D => {
     if (!options.crop) return t;
@@ -73,15 +74,33 @@ export function restorationGridRows(examples: readonly Example[], options: { cro
     made.push(c);
     return c;
   };
-  const rows = examples.map((e) => ({
-    label: e.label,
-    images: [
-      { tensor: view(e.input), caption: `${e.inputMethod} ${e.inputQuality.psnr.toFixed(2)} dB` },
-      { tensor: view(e.output), caption: `${e.method} ${e.quality.psnr.toFixed(2)} dB` },
-      { tensor: view(e.truth), caption: 'truth' },
-    ],
-  }));
+  const n = groups.length ? Math.min(...groups.map((g) => g.length)) : 0;
+  const rows: GridRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const first = groups[0][i];
+    const names = groups.map((g) => g[i].name);
+    if (names.some((nm) => nm !== first.name)) throw new Error(`comparisonGridRows: row ${i} mixes images ${names.join(', ')}`);
+    rows.push({
+      label: first.label,
+      images: [
+        { tensor: view(first.input), caption: `${first.inputMethod} ${first.inputQuality.psnr.toFixed(2)} dB` },
+        ...groups.map((g) => ({ tensor: view(g[i].output), caption: `${g[i].method} ${g[i].quality.psnr.toFixed(2)} dB` })),
+        { tensor: view(first.truth), caption: 'truth' },
+      ],
+    });
+  }
   return { rows, dispose: () => tf.dispose(made) };
+}
+
+/**
+ * Image-grid rows `degraded | restored | truth` with PSNR captions, one row per example (see
+ * {@link comparisonGridRows}; crops are freed by the returned `dispose`).
+ * @example
+ * const { rows, dispose } = restorationGridRows(ev.examples, { crop: 128 });
+ * await saveImageGrid(rows, '01_grid_denoise'); dispose();
+ */
+export function restorationGridRows(examples: readonly Example[], options: { crop?: number } = {}): { rows: GridRow[]; dispose: () => void } {
+  return comparisonGridRows([examples], options);
 }
 
 /**

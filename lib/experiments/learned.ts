@@ -10,35 +10,25 @@ import { modelsDir, projectPath, resultsDir } from '../io/paths';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { psnrPerImage } from '../metrics/psnr';
 import { Figure, lineFigure } from '../report/figures';
-import { GridRow, saveImageGrid, SaveImageGridOptions } from '../report/grid';
+import { saveImageGrid, SaveImageGridOptions } from '../report/grid';
 import { progress } from '../report/progress';
 import { MEASURED, ResultRow } from '../report/tables';
 import { createProblem } from '../solvers/classical/problem';
 import { loadLearnedSolver } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
-import { LogEntry } from '../training/log';
+import { LogEntry, runningMean } from '../training/log';
 import { TrainConfigInput } from '../training/config';
+import { TrainRecord } from '../training/export';
 import { trainLearnedSolver } from '../training/train';
 import { Example } from './classical';
-import { centerCrop, to8bit } from './sr';
+import { comparisonGridRows } from './figures';
+import { to8bit } from './sr';
 import { Quality, RestorationTask } from './tasks';
 
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
-/** What `train.json` of an exported model records (see `trainLearnedSolver`). */
-export interface TrainInfo {
-  name: string;
-  kind: string;
-  paramCount: number;
-  command: string | null;
-  steps: number;
-  wallTimeSeconds: number;
-  engine: string;
-  finalLoss: number;
-  weightsSha256: string;
-  date: string;
-  horizons?: { fromStep: number; steps: number }[];
-}
+/** What `train.json` of an exported model records (written by `exportTrainedModel`). */
+export type TrainInfo = TrainRecord;
 
 /** A loaded (or freshly trained) model. */
 export interface TrainedModel {
@@ -265,14 +255,7 @@ export function trainingComparisonFigure(runs: ReadonlyArray<{ name: string; log
     markers: false,
     series: runs.map((r) => {
       const entries = r.log.filter((e) => options.maxStep === undefined || e.step <= options.maxStep);
-      const y: number[] = [];
-      let acc = 0;
-      entries.forEach((e, i) => {
-        acc += e.loss;
-        if (i >= window) acc -= entries[i - window].loss;
-        y.push(acc / Math.min(i + 1, window));
-      });
-      return { name: r.name, x: entries.map((e) => e.step), y };
+      return { name: r.name, x: entries.map((e) => e.step), y: runningMean(entries.map((e) => e.loss), window) };
     }),
   });
 }
@@ -318,33 +301,12 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
  * await saveComparisonGrid([lgd.examples, rim.examples], '02_grid_bsd68', { crop: 160 });
  */
 export async function saveComparisonGrid(groups: ReadonlyArray<readonly Example[]>, name: string, options: SaveImageGridOptions & { crop?: number } = {}): Promise<string> {
-  const { crop, ...gridOptions } = options;
   if (groups.length === 0 || groups[0].length === 0) throw new Error('saveComparisonGrid: no examples');
-  const made: tf.Tensor[] = [];
-  const view = (t: tf.Tensor4D): tf.Tensor4D => {
-    if (!crop) return t;
-    const c = centerCrop(t, crop);
-    made.push(c);
-    return c;
-  };
-  const n = Math.min(...groups.map((g) => g.length));
-  const rows: GridRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const first = groups[0][i];
-    const names = groups.map((g) => g[i].name);
-    if (names.some((nm) => nm !== first.name)) throw new Error(`saveComparisonGrid: row ${i} mixes images ${names.join(', ')}`);
-    rows.push({
-      label: first.label,
-      images: [
-        { tensor: view(first.input), caption: `${first.inputMethod} ${first.inputQuality.psnr.toFixed(2)} dB` },
-        ...groups.map((g) => ({ tensor: view(g[i].output), caption: `${g[i].method} ${g[i].quality.psnr.toFixed(2)} dB` })),
-        { tensor: view(first.truth), caption: 'truth' },
-      ],
-    });
-  }
+  const { crop, ...gridOptions } = options;
+  const { rows, dispose } = comparisonGridRows(groups, { crop });
   try {
     return await saveImageGrid(rows, name, gridOptions);
   } finally {
-    tf.dispose(made);
+    dispose();
   }
 }

@@ -19,6 +19,25 @@ function projectRelative(p: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }
 
+/** `train.json` of an exported model. */
+export interface TrainRecord {
+  name: string;
+  kind: string;
+  paramCount: number;
+  command: string | null;
+  steps: number;
+  wallTimeSeconds: number;
+  engine: string;
+  tfjs: string;
+  finalLoss: number;
+  weightsSha256: string;
+  runDir: string;
+  date: string;
+  trainConfig: TrainConfig;
+  horizons?: HorizonChange[];
+  snapshotOf?: string;
+}
+
 /** What {@link exportTrainedModel} records besides the weights. */
 export interface ExportInfo {
   /** The training configuration (model config with defaults filled in). */
@@ -51,7 +70,7 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
   const weightBytes = new Uint8Array((await tf.io.encodeWeights(weights)).data);
   tf.dispose(weights.map((w) => w.tensor));
   const last = info.log.slice(-Math.min(100, info.log.length));
-  const record = {
+  const record: TrainRecord = {
     name: info.trainConfig.name,
     kind: solver.kind,
     paramCount: solver.paramCount(),

@@ -53,6 +53,22 @@ export function writeLog(dir: string, entries: readonly LogEntry[], extra: Recor
 }
 
 /**
+ * The running mean of the last `window` values (fewer at the start).
+ * @example
+ * runningMean([4, 2, 0, 2], 2); // [4, 3, 1, 1]
+ */
+export function runningMean(values: readonly number[], window: number): number[] {
+  const out: number[] = [];
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) {
+    acc += values[i];
+    if (i >= window) acc -= values[i - window];
+    out.push(acc / Math.min(i + 1, window));
+  }
+  return out;
+}
+
+/**
  * The training curve: the loss per step (log scale) and its running mean over `window` steps.
  * @example
  * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
@@ -60,13 +76,7 @@ export function writeLog(dir: string, entries: readonly LogEntry[], extra: Recor
 export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50): Figure {
   const steps = entries.map((e) => e.step);
   const loss = entries.map((e) => e.loss);
-  const mean: number[] = [];
-  let acc = 0;
-  for (let i = 0; i < loss.length; i++) {
-    acc += loss[i];
-    if (i >= window) acc -= loss[i - window];
-    mean.push(acc / Math.min(i + 1, window));
-  }
+  const mean = runningMean(loss, window);
   return lineFigure({
     title: `Training loss: ${title}`,
     xLabel: 'step',
