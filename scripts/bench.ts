@@ -30,7 +30,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
-import { nativeInfo, registerNativeKernels, unregisterNativeKernels } from '../lib/engine/native';
+import { engineLabel, nativeInfo, registerNativeKernels, unregisterNativeKernels } from '../lib/engine/native';
 import { writeFileAtomic } from '../lib/io/files';
 import { projectPath } from '../lib/io/paths';
 import { cli, machineLoad, makeClock, round1, waitQuiet } from './bench/common';
@@ -83,7 +83,7 @@ function engineNow(backend: string, native: boolean): Engine {
     native: on,
     // The native convs use n.threads; every other wasm kernel runs on the JS thread.
     threads: on ? (n.threads as number) : 1,
-    engine: `tfjs ${tf.version.tfjs} ${backend}${on ? ` + oneDNN ${n.onednn} convs (${n.threads} threads)` : ''}`,
+    engine: `tfjs ${tf.version.tfjs} ${engineLabel(backend, on)}`,
   };
 }
 

@@ -119,6 +119,15 @@ export function nativeStatusLine(): string {
 }
 
 /**
+ * A short name of what computes: the backend, plus the oneDNN convs when they are on, e.g.
+ * "wasm + oneDNN 2.6.3 convs (2 threads)". Training logs and benchmarks record it.
+ */
+export function engineLabel(backend: string, nativeOn: boolean): string {
+  const n = nativeInfo();
+  return nativeOn && n.available ? `${backend} + oneDNN ${n.onednn} convs (${n.threads} threads)` : backend;
+}
+
+/**
  * oneDNN's implementation for a conv (kind 'F' forward, 'D' backward-data, 'W' backward-weights)
  * of this geometry, with the autotuning timings; null if not run yet or the addon is unavailable.
  */

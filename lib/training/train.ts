@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../engine';
+import { engineLabel } from '../engine/native';
 import { loadRawImages } from '../io/datasets';
 import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
@@ -137,8 +138,8 @@ function withoutHorizon(key: string): string {
 export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(input as TrainConfigInput);
   const say = options.log ?? ((line: string) => console.log(line));
-  await initEngine();
-  const engine = tf.getBackend();
+  const { backend, native } = await initEngine();
+  const engine = engineLabel(backend, native);
   const images = options.images ?? (await loadRawImages(config.data.dataset, { channels: config.data.channels, limit: config.data.limit }));
   if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
   const channels = images[0].channels;
