@@ -111,10 +111,13 @@ async function main(): Promise<void> {
   bar?.done();
   const last = result.log.slice(-Math.min(100, result.log.length));
   const mean = last.length ? last.reduce((a, e) => a + e.loss, 0) / last.length : NaN;
-  const sessionSteps = result.log.filter((e) => e.engine === result.engine).length;
+  // The wall time and the rate cover every step of the run, resumed sessions included; say so
+  // when some of those steps ran on another engine (or under an older engine label).
+  const onThisEngine = result.log.filter((e) => e.engine === result.engine).length;
+  const mixed = onThisEngine < result.log.length ? `; ${onThisEngine} of the ${result.log.length} logged steps` : '';
   console.log(
     `${result.stopped} at step ${result.step}/${config.steps}; mean loss of the last ${last.length} steps ${mean.toExponential(4)}; ` +
-      `${result.wallTime.toFixed(1)} s of training (${(result.wallTime / Math.max(1, result.step)).toFixed(2)} s/step over ${sessionSteps} logged steps) on ${result.engine}`,
+      `${result.wallTime.toFixed(1)} s of training (${(result.wallTime / Math.max(1, result.step)).toFixed(2)} s/step over ${result.step} steps${mixed}) on ${result.engine}`,
   );
   console.log(`run folder: ${result.runDir}${result.exportDir ? `\nmodel: ${result.exportDir}` : ''}`);
   result.solver.dispose();

@@ -123,8 +123,9 @@ export function nativeStatusLine(): string {
  * "wasm + oneDNN 2.6.3 convs (2 threads)". Training logs and benchmarks record it.
  */
 export function engineLabel(backend: string, nativeOn: boolean): string {
+  if (!nativeOn) return backend; // without loading the addon where it is not used
   const n = nativeInfo();
-  return nativeOn && n.available ? `${backend} + oneDNN ${n.onednn} convs (${n.threads} threads)` : backend;
+  return n.available ? `${backend} + oneDNN ${n.onednn} convs (${n.threads} threads)` : backend;
 }
 
 /**
