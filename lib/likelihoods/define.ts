@@ -1,10 +1,12 @@
 /**
  * The shared frame of the likelihoods: a noise model is given by its per-value terms, their
  * derivative and its noise level at `z = A(x)`; this builds the {@link Likelihood} around them
- * (shape checks, per-image sums, the pull-back of `∂L/∂z` through the operator, seeded sampling).
+ * (shape checks, per-image sums, the pull-back of `∂L/∂z` through the operator, seeded sampling
+ * that is reproducible for every seed, 0 included: {@link normalNoise}).
  */
 import { tf } from '../engine/tf';
 import { isLinear, Operator } from '../operators/types';
+import { normalNoise } from './noise';
 import { checkMeasurement } from './shapes';
 import { Likelihood, resolveSeed } from './types';
 
@@ -57,7 +59,7 @@ export function defineLikelihood(model: NoiseModel): Likelihood {
       const s = resolveSeed(seed);
       return tf.tidy(() => {
         const z = operator.forward(x); // [b, h', w', c']
-        return tf.add(z, tf.mul(model.std(z), tf.randomNormal(z.shape, 0, 1, 'float32', s))) as tf.Tensor4D;
+        return tf.add(z, tf.mul(model.std(z), normalNoise(z.shape, s))) as tf.Tensor4D;
       });
     },
   };

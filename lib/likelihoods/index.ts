@@ -10,4 +10,5 @@ export * from './types';
 export * from './gaussian';
 export * from './poisson_gaussian';
 export * from './define';
+export * from './noise';
 export { checkMeasurement } from './shapes';
