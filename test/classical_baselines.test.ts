@@ -1,18 +1,18 @@
 import { strict as assert } from 'assert';
 import { initEngine, tf } from '../lib/engine';
-import { ensureData } from '../lib/io';
 import {
   bicubicBaseline, chooseLambda, deblurringTask, denoisingTask, loadSrTestPairs, publishedSrPsnr, replaceLuma,
   superResolutionTask, luma, tvRestore,
 } from '../lib/experiments';
 import { identity } from '../lib/operators';
 import { progress } from '../lib/report/progress';
+import { useMirrorData } from './helpers/data';
 
 /**
  * The bicubic SR baseline (MATLAB-compatible bicubic upsampling of the given LR files, uint8
  * output, PSNR on BT.601 Y with `scale` pixels shaved) must land within 0.05 dB of the published
  * bicubic column (VDSR CVPR 2016 table, quoted in shared/reference/PAPERS.md) on the full Set5
- * and Set14 at x2, x3, x4.
+ * and Set14 at x2, x3, x4. A data test: it reads the data mirror and is skipped, saying why, without it.
  */
 describe('classical baselines: bicubic SR vs the published table', function () {
   this.timeout(300_000);
@@ -21,8 +21,8 @@ describe('classical baselines: bicubic SR vs the published table', function () {
 
   before(async () => {
     await initEngine();
-    await ensureData({ sets: ['Set5', 'Set14'], log: () => undefined });
   });
+  useMirrorData(['Set5', 'Set14']);
 
   after(() => {
     if (deltas.length) console.log(`      bicubic − published (dB): ${deltas.join(', ')}`);

@@ -1,6 +1,8 @@
 import { strict as assert } from 'assert';
+import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
-import { ensureData, listImages, readRaw, Rng } from '../lib/io';
+import { listImages, readRaw, Rng } from '../lib/io';
+import { FIXTURES, useMirrorData } from './helpers/data';
 import {
   autodiffVjp,
   bicubicResizeMatrix,
@@ -361,10 +363,8 @@ describe('operators', function () {
 
   // ---------------------------------------------------------------- data: MATLAB's LR images
 
-  describe('reproduces the MATLAB LR images of Set5 / Set14 from their HR images', () => {
-    before(async () => {
-      await ensureData({ sets: ['Set5', 'Set14'], log: () => undefined });
-    });
+  describe('reproduces the MATLAB LR images of Set5 / Set14 from their HR images (data test: skipped without the mirror)', () => {
+    useMirrorData(['Set5', 'Set14']);
 
     /**
      * Measured (wasm and cpu, identical): the quantized emulation matches every LR file bit for
@@ -444,6 +444,31 @@ describe('operators', function () {
           );
         });
       }
+    }
+  });
+
+  describe("reproduces MATLAB's LR crops of Set5 img_001 (committed fixture, no mirror needed)", () => {
+    /**
+     * test/fixtures/sr_matlab: a 48×48 HR crop whose corner lies on a multiple of 12 and the
+     * matching crop of MATLAB's LR file (scripts/make-test-fixtures.ts). Away from the crop's edge
+     * (2 LR pixels: the antialiased kernel's half-width), MATLAB's pixels depend on the crop alone.
+     */
+    for (const s of [2, 3, 4]) {
+      it(`x${s}: 8-bit emulation equals MATLAB on every pixel 2 or more LR pixels inside the crop`, async () => {
+        const hr = await readRaw(path.join(FIXTURES, 'sr_matlab', `x${s}_HR.png`), { channels: 3 });
+        const lr = await readRaw(path.join(FIXTURES, 'sr_matlab', `x${s}_LR.png`), { channels: 3 });
+        const n = 48 / s;
+        assert.deepEqual([hr.height, hr.width, lr.height, lr.width], [48, 48, n, n]);
+        const out = tf.tidy(() => imresize(tf.tensor4d(Float32Array.from(hr.data, (v) => v / 255), [1, 48, 48, 3]), 1 / s, { quantize: true }).mul(255).round().dataSync());
+        const misses: string[] = [];
+        for (let i = 2; i < n - 2; i++)
+          for (let j = 2; j < n - 2; j++)
+            for (let c = 0; c < 3; c++) {
+              const p = (i * n + j) * 3 + c;
+              if (out[p] !== lr.data[p]) misses.push(`(${i}, ${j}, ${c}): ${out[p]} vs ${lr.data[p]}`);
+            }
+        assert.deepEqual(misses.slice(0, 5), [], `${misses.length} of ${(n - 4) * (n - 4) * 3} values differ`);
+      });
     }
   });
 
