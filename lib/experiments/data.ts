@@ -19,7 +19,7 @@ export interface ImageSubsetOptions {
   crop?: number;
   /** Crop offset and sides are multiples of this (e.g. the SR scale; default 1). */
   multiple?: number;
-  /** 1 = gray (BT.601 luma of color files), 3 = RGB; default the set's benchmark channels. */
+  /** 1 = gray (full-range BT.601 luma of color files, as MATLAB's `rgb2gray`: `rgbToGray8` of lib/io/image; gray files as they are), 3 = RGB; default the set's benchmark channels. */
   channels?: Channels;
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import sharp from 'sharp';
 import { tf } from '../engine/tf';
+import { BT601_Y } from '../metrics/color';
 import { decodeBmp } from './bmp';
 import { writeFileAtomic } from './files';
 
@@ -14,7 +15,11 @@ export type Channels = 1 | 3;
 
 /** Options of {@link readImage}. */
 export interface ReadImageOptions {
-  /** 1 = gray (BT.601 luma of a color file, as sharp's `grayscale`), 3 = RGB; default: the file's own (gray files stay gray). */
+  /**
+   * 1 = gray, 3 = RGB; default: the file's own (gray files stay gray). A color file read as gray
+   * becomes its full-range BT.601 luma, rounded to 8 bits ({@link rgbToGray8}, MATLAB's
+   * `rgb2gray`); a gray file read as gray keeps its own values.
+   */
   channels?: Channels;
 }
 
@@ -24,6 +29,31 @@ export interface RawImage {
   height: number;
   width: number;
   channels: Channels;
+}
+
+/**
+ * Full-range BT.601 luma of 8-bit RGB pixels, rounded to 8 bits: with the library's BT.601
+ * weights ({@link BT601_Y}, the Y of MATLAB's `rgb2ycbcr` that the SR metrics use) stretched from
+ * studio swing [16, 235] to [0, 255],
+ * `Y' = round((65.481 R + 128.553 G + 24.966 B) / 219) = round(0.299 R + 0.587 G + 0.114 B)`,
+ * which is MATLAB's `rgb2gray` (0.2989, 0.5870, 0.1140) up to its fifth digit.
+ * @param rgb interleaved R, G, B values (length a multiple of 3)
+ * @returns one gray value per pixel
+ * @throws if the length is not a multiple of 3
+ * @example
+ * rgbToGray8(Uint8Array.of(255, 0, 0, 100, 150, 200)); // Uint8Array [76, 141]
+ */
+export function rgbToGray8(rgb: Uint8Array): Uint8Array {
+  if (rgb.length % 3 !== 0) throw new Error(`rgbToGray8: expected interleaved RGB (a length that is a multiple of 3), got ${rgb.length} values`);
+  const range = BT601_Y.r + BT601_Y.g + BT601_Y.b; // 219: the studio-swing span of Y
+  const wr = BT601_Y.r / range;
+  const wg = BT601_Y.g / range;
+  const wb = BT601_Y.b / range;
+  const out = new Uint8Array(rgb.length / 3);
+  for (let i = 0, j = 0; i < out.length; i++, j += 3) {
+    out[i] = Math.min(255, Math.round(wr * rgb[j] + wg * rgb[j + 1] + wb * rgb[j + 2]));
+  }
+  return out;
 }
 
 /**
@@ -44,12 +74,18 @@ export async function readRaw(file: string, options: ReadImageOptions = {}): Pro
     const fileChannels: Channels = (meta.channels ?? 3) <= 2 && !meta.isPalette ? 1 : 3;
     const channels = options.channels ?? fileChannels;
     img = img.removeAlpha();
-    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    // A gray file stays as it is ('b-w' of one channel); a color file is decoded as sRGB and, when
+    // gray is asked for, converted here with BT.601 (libvips's 'b-w' would give Rec. 709
+    // luminance computed in linear light, not luma).
+    const toGray = channels === 1 && fileChannels === 3;
+    img = channels === 1 && !toGray ? img.toColourspace('b-w') : img.toColourspace('srgb');
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== channels) {
-      throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
+    const decoded = toGray ? 3 : channels;
+    if (info.channels !== decoded) {
+      throw new Error(`decoded ${info.channels} channels, expected ${decoded}`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels };
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { data: toGray ? rgbToGray8(pixels) : pixels, height: info.height, width: info.width, channels };
   } catch (err) {
     throw new Error(`cannot decode image ${file}: ${(err as Error).message}`);
   }
