@@ -18,14 +18,24 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setting } from '../lib/settings';
+import { parseCommandLine } from './cli';
 
 const root = path.resolve(__dirname, '..');
 const nativeDir = path.join(root, 'native');
 const addon = path.join(nativeDir, 'build', 'Release', 'lgd_native.node');
-const args = process.argv.slice(2);
-const force = args.includes('--force');
-const strict = args.includes('--strict');
-const mayInstall = !args.includes('--no-install');
+const USAGE = `usage: npx tsx scripts/build-native.ts [--force] [--strict] [--no-install]
+  --force       rebuild even when the addon is up to date
+  --strict      exit 1 when it cannot build (CI); default: say why and exit 0
+  --no-install  never run apt-get install libdnnl-dev`;
+const { values: args } = parseCommandLine({
+  command: 'build-native',
+  usage: USAGE,
+  options: { force: { type: 'boolean' }, strict: { type: 'boolean' }, 'no-install': { type: 'boolean' } },
+});
+const force = args.force ?? false;
+const strict = args.strict ?? false;
+const mayInstall = !args['no-install'];
 
 function done(ok: boolean, message: string): never {
   console.log(`build-native: ${message}`);
@@ -107,7 +117,7 @@ function probe(): string {
 }
 
 function main(): void {
-  if (/^(0|false|off|no)$/i.test(process.env.LGD_NATIVE ?? '')) done(true, 'skipped (LGD_NATIVE=0)');
+  if (!setting('LGD_NATIVE')) done(true, 'skipped (LGD_NATIVE=0)');
   if (process.platform !== 'linux') done(false, `skipped: only Linux is supported (this is ${process.platform})`);
   if (!force && upToDate()) {
     try {

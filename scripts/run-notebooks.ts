@@ -1,40 +1,72 @@
 /**
  * Executes notebooks headless with the project-local tslab kernel.
  *
- *   tsx scripts/run-notebooks.ts [--full] [--out DIR] [--cwd DIR] [--timeout S] [-v] [NOTEBOOK|DIR ...]
+ *   tsx scripts/run-notebooks.ts [--full|--quick] [--out DIR] [--cwd DIR] [--silence S] [--timeout S]
+ *                                [--resume|--restart] [-v|-q] [NOTEBOOK|DIR ...]
  *
  * Default: every notebooks/*.ipynb in name order. A NOTEBOOK may be a path, a file or stem in
  * notebooks/ (`00_quickstart`), or a name prefix (`01` runs every notebooks/01*.ipynb).
  * Quick mode (default) sets LGD_QUICK=1 for the kernel; --full removes it.
  * Executed copies go to results/notebooks/<name>.ipynb (temp file + rename); on a cell error the
  * run stops, the partial copy goes to <name>.failed.ipynb and the exit status is 1.
- * Per-cell timeout: LGD_CELL_TIMEOUT seconds (default 1800; 0 = none). The kernel's cwd is the
- * notebook's folder unless --cwd is given.
+ *
+ * A long cell is not a hung cell: a cell fails when it sends nothing (no output line, no display
+ * update) for `--silence` seconds (LGD_SILENCE_TIMEOUT, default 1800), however long it runs;
+ * `--timeout` (LGD_CELL_TIMEOUT) optionally caps a cell's total time (default: no cap).
+ * Headless progress: each cell's start (index, first line), the notebook's own output lines and an
+ * ETA from the previous run's times (results/notebooks/runner-state.json, scripts/notebook-state.ts).
+ * A full run that failed or was interrupted resumes: notebooks that finished in it, unchanged, are
+ * skipped (`--restart` runs them all again; `--resume` does the same for quick runs).
+ * The kernel's cwd is the notebook's folder unless --cwd is given.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { setting } from '../lib/settings';
+import { parseCommandLine } from './cli';
+import {
+  RunMode,
+  STATE_FILE,
+  closeRun,
+  finishedInRun,
+  loadState,
+  notebookHash,
+  previousCells,
+  previousSeconds,
+  recordFinished,
+  saveState,
+  startRun,
+} from './notebook-state';
 import { KERNEL_NAME, NOTEBOOKS_DIR, ROOT, ensureKernel, findPython, jupyterEnv } from './setup';
 
 const HELPER = path.join(__dirname, 'execute_notebook.py');
 const DEFAULT_OUT = path.join(ROOT, 'results', 'notebooks');
-const DEFAULT_CELL_TIMEOUT = 1800;
+const DEFAULT_SILENCE = 1800;
 let interrupted = false;
 
-const USAGE = `usage: tsx scripts/run-notebooks.ts [--full|--quick] [--out DIR] [--cwd DIR] [--timeout S] [-v] [NOTEBOOK|DIR ...]
+const USAGE = `usage: tsx scripts/run-notebooks.ts [--full|--quick] [--out DIR] [--cwd DIR] [--silence S] [--timeout S]
+                                    [--resume|--restart] [-v|-q] [NOTEBOOK|DIR ...]
   --full       full-size run (LGD_QUICK unset); default quick (LGD_QUICK=1)
   --out DIR    where executed copies go (default results/notebooks)
   --cwd DIR    kernel working directory (default: each notebook's folder)
-  --timeout S  per-cell timeout in seconds (default LGD_CELL_TIMEOUT or ${DEFAULT_CELL_TIMEOUT}; 0 = none)
-  -v           one line per executed cell`;
+  --silence S  fail a cell that sends no output for S seconds (default LGD_SILENCE_TIMEOUT or ${DEFAULT_SILENCE}; 0 = never)
+  --timeout S  cap on a cell's total time in seconds (default LGD_CELL_TIMEOUT or none; 0 = none)
+  --resume     skip the notebooks that already finished in the last, unfinished run of this mode
+               (default for --full; their source must be unchanged and their executed copy present)
+  --restart    run every notebook (also --force); default for quick runs
+  -v           also a line when each cell ends, with its time (also --verbose)
+  -q           one line per notebook: no cell lines, no notebook output (also --quiet)`;
 
 interface Options {
   full: boolean;
   out: string;
   cwd?: string;
+  silence: number;
   timeout: number;
+  resume: boolean;
   verbose: boolean;
+  quiet: boolean;
   targets: string[];
 }
 
@@ -60,38 +92,42 @@ interface Report {
 }
 
 function parseArgs(argv: string[]): Options {
-  const envTimeout = process.env.LGD_CELL_TIMEOUT;
-  const opts: Options = {
-    full: false,
-    out: DEFAULT_OUT,
-    timeout: envTimeout !== undefined && envTimeout !== '' ? Number(envTimeout) : DEFAULT_CELL_TIMEOUT,
-    verbose: false,
-    targets: [],
+  const cli = parseCommandLine({
+    command: 'run-notebooks',
+    usage: USAGE,
+    argv,
+    positionals: true,
+    options: {
+      full: { type: 'boolean' },
+      quick: { type: 'boolean' },
+      out: { type: 'string' },
+      cwd: { type: 'string' },
+      silence: { type: 'string' },
+      timeout: { type: 'string' },
+      resume: { type: 'boolean' },
+      restart: { type: 'boolean' },
+      force: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+  });
+  const v = cli.values;
+  if (v.full && v.quick) cli.fail('--full and --quick exclude each other');
+  const restart = (v.restart ?? false) || (v.force ?? false);
+  if (restart && v.resume) cli.fail('--resume and --restart exclude each other');
+  if (v.verbose && v.quiet) cli.fail('-v and -q exclude each other');
+  const full = v.full ?? false;
+  return {
+    full,
+    out: v.out !== undefined ? path.resolve(v.out) : DEFAULT_OUT,
+    cwd: v.cwd !== undefined ? path.resolve(v.cwd) : undefined,
+    silence: cli.number('silence', { min: 0 }) ?? setting('LGD_SILENCE_TIMEOUT') ?? DEFAULT_SILENCE,
+    timeout: cli.number('timeout', { min: 0 }) ?? setting('LGD_CELL_TIMEOUT') ?? 0,
+    resume: v.resume ? true : restart ? false : full,
+    verbose: v.verbose ?? false,
+    quiet: v.quiet ?? false,
+    targets: cli.positionals,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const get = (): string => {
-      if (eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (flag === '--full') opts.full = true;
-    else if (flag === '--quick') opts.full = false;
-    else if (flag === '--out') opts.out = path.resolve(get());
-    else if (flag === '--cwd') opts.cwd = path.resolve(get());
-    else if (flag === '--timeout') opts.timeout = Number(get());
-    else if (flag === '-v' || flag === '--verbose') opts.verbose = true;
-    else if (flag === '-h' || flag === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
-    else opts.targets.push(a);
-  }
-  if (!Number.isFinite(opts.timeout)) throw new Error(`bad cell timeout (LGD_CELL_TIMEOUT / --timeout): ${envTimeout}`);
-  return opts;
 }
 
 function notebooksIn(dir: string): string[] {
@@ -126,7 +162,14 @@ function resolveTargets(targets: string[]): string[] {
 function fmtSeconds(s: number): string {
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
   const m = Math.floor(s / 60);
+  if (m >= 60) return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
   return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+/** A wall-clock time as HH:MM (local). */
+function clock(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 /** A path relative to the cwd when it lies below it, else absolute. */
@@ -174,7 +217,7 @@ function describeFailure(nbPath: string, r: Report): string {
 }
 
 /** Runs one notebook through the python helper; resolves with its report. */
-function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.ProcessEnv): Promise<Report> {
+function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.ProcessEnv, previous: Record<string, number>): Promise<Report> {
   const name = path.basename(nbPath, '.ipynb');
   const output = path.join(opts.out, `${name}.ipynb`);
   const failed = path.join(opts.out, `${name}.failed.ipynb`);
@@ -189,11 +232,13 @@ function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.P
     '--kernel', KERNEL_NAME,
     '--cwd', opts.cwd ?? path.dirname(nbPath),
     '--timeout', String(opts.timeout),
-    '--startup-timeout', process.env.LGD_KERNEL_STARTUP_TIMEOUT ?? '120',
+    '--silence', String(opts.silence),
+    '--startup-timeout', String(setting('LGD_KERNEL_STARTUP_TIMEOUT')),
   ];
+  if (!opts.quiet) args.push('--progress', '--previous-cells', JSON.stringify(previous));
   if (opts.verbose) args.push('--verbose');
   return new Promise((resolve, reject) => {
-    // stdout: per-cell lines (verbose); stderr: kernel/helper logs, shown as they come.
+    // stdout: cell lines and the notebook's output (--progress); stderr: kernel/helper logs, shown as they come.
     const child = spawn(python, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
     // The helper turns the first SIGINT/SIGTERM into a clean stop (kernel shut down) and ignores repeats.
     const onSignal = () => {
@@ -245,37 +290,91 @@ async function main(): Promise<number> {
   // Keep Python's and the kernel's stray warnings out of the way of the progress lines.
   env.PYTHONWARNINGS = env.PYTHONWARNINGS ?? 'ignore';
 
-  const mode = opts.full ? 'full' : 'quick (LGD_QUICK=1)';
-  console.log(`run-notebooks: ${notebooks.length} notebook(s), ${mode}, cell timeout ${opts.timeout > 0 ? `${opts.timeout} s` : 'none'} -> ${show(opts.out)}`);
-  const t0 = Date.now();
-  for (const [i, nb] of notebooks.entries()) {
+  const mode: RunMode = opts.full ? 'full' : 'quick';
+  const limits = `silence limit ${opts.silence > 0 ? fmtSeconds(opts.silence) : 'none'}${opts.timeout > 0 ? `, cell cap ${fmtSeconds(opts.timeout)}` : ''}`;
+  console.log(`run-notebooks: ${notebooks.length} notebook(s), ${opts.full ? 'full' : 'quick (LGD_QUICK=1)'}, ${limits} -> ${show(opts.out)}`);
+
+  // What earlier runs left: finished notebooks of an unfinished run (skipped when resuming), times (ETA).
+  const state = loadState(opts.out);
+  const { run, resumed } = startRun(state, mode, opts.resume);
+  const plan = notebooks.map((nb) => {
     const name = path.basename(nb, '.ipynb');
-    const tag = `[${i + 1}/${notebooks.length}] ${name}`;
-    // Quiet mode: "[1/3] name ... " now, "ok 42 s" when done (verbose: cell lines in between).
-    if (opts.verbose) console.log(`${tag} ...`);
-    else process.stdout.write(`${tag} ... `);
+    const sha256 = notebookHash(nb);
+    const done = resumed ? finishedInRun(state, run, name, mode, sha256, path.join(opts.out, `${name}.ipynb`)) : undefined;
+    return { nb, name, sha256, done, expect: previousSeconds(state, name, mode) };
+  });
+  saveState(opts.out, state);
+  const skipped = plan.filter((p) => p.done).length;
+  if (resumed) {
+    const again = opts.full ? '--restart' : 'without --resume';
+    console.log(
+      `run-notebooks: resuming the unfinished ${mode} run started ${run.started.replace('T', ' ').slice(0, 16)} UTC: ` +
+        `${skipped} of ${notebooks.length} already finished (${again} runs them all)`,
+    );
+  }
+  const todo = plan.filter((p) => !p.done);
+  const known = todo.filter((p) => p.expect !== undefined);
+  if (known.length) {
+    const total = known.reduce((a, p) => a + (p.expect ?? 0), 0);
+    const unknown = todo.length - known.length;
+    console.log(
+      `run-notebooks: ETA ${clock(Date.now() + total * 1000)} (${fmtSeconds(total)} by the previous ${mode} run's times` +
+        `${unknown ? `, ${unknown} notebook(s) without one not counted` : ''})`,
+    );
+  }
+
+  const t0 = Date.now();
+  let ran = 0;
+  for (const [i, p] of plan.entries()) {
+    const tag = `[${i + 1}/${notebooks.length}] ${p.name}`;
+    if (p.done) {
+      console.log(`${tag}: skipped, finished ${p.done.finished.replace('T', ' ').slice(0, 16)} UTC in this run (source unchanged)`);
+      continue;
+    }
+    const eta = p.expect !== undefined ? ` (last run ${fmtSeconds(p.expect)}: ETA ${clock(Date.now() + p.expect * 1000)})` : '';
+    // Quiet: "[1/3] name ... " now, "ok 42 s" when done. Otherwise the cells and the notebook's
+    // own lines come in between, and the closing line repeats the tag.
+    if (opts.quiet) process.stdout.write(`${tag} ... `);
+    else console.log(`${tag} ...${eta}`);
     const started = Date.now();
-    const report = await executeOne(python, nb, opts, env);
-    const took = fmtSeconds((Date.now() - started) / 1000);
+    const report = await executeOne(python, p.nb, opts, env, previousCells(state, p.name, mode));
+    const seconds = (Date.now() - started) / 1000;
+    const took = fmtSeconds(seconds);
     const kernel = report.kernel_start_s !== undefined ? ` (kernel start ${report.kernel_start_s.toFixed(1)} s)` : '';
-    const prefix = opts.verbose ? `${tag} ` : '';
+    const prefix = opts.quiet ? '' : `${tag} `;
     if (interrupted) {
       console.log(`${prefix}interrupted after ${took}`);
+      console.log(resumeHint(opts, p.name, ran + skipped));
       return 130;
     }
     if (report.ok) {
+      ran++;
       console.log(`${prefix}ok ${took}${kernel}`);
+      const cells = Object.fromEntries((report.cells ?? []).map((c) => [String(c.index), c.s]));
+      recordFinished(state, run, p.name, mode, { sha256: p.sha256, finished: new Date().toISOString(), seconds, cells });
+      saveState(opts.out, state);
       continue;
     }
     console.log(`${prefix}FAILED after ${took}`);
     console.error('');
-    console.error(describeFailure(nb, report));
+    console.error(describeFailure(p.nb, report));
     console.error('');
-    console.error(`run-notebooks: stopped at ${name} (${i} of ${notebooks.length} notebook(s) ran ok)`);
+    console.error(`run-notebooks: stopped at ${p.name} (${ran + skipped} of ${notebooks.length} notebook(s) finished)`);
+    console.error(resumeHint(opts, p.name, ran + skipped));
     return 1;
   }
-  console.log(`run-notebooks: ${notebooks.length} ok in ${fmtSeconds((Date.now() - t0) / 1000)}`);
+  closeRun(state, mode);
+  saveState(opts.out, state);
+  const skipNote = skipped ? ` (${skipped} finished earlier in this run, skipped)` : '';
+  console.log(`run-notebooks: ${notebooks.length} ok in ${fmtSeconds((Date.now() - t0) / 1000)}${skipNote}`);
   return 0;
+}
+
+/** How to go on after a failed or interrupted run. */
+function resumeHint(opts: Options, name: string, finished: number): string {
+  const state = show(path.join(opts.out, STATE_FILE));
+  if (opts.full) return `run-notebooks: the same command resumes at ${name}, skipping the ${finished} finished notebook(s) (--restart runs all; state in ${state})`;
+  return `run-notebooks: add --resume to go on at ${name} without rerunning the ${finished} finished notebook(s) (state in ${state})`;
 }
 
 if (require.main === module) {

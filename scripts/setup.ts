@@ -12,6 +12,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setting } from '../lib/settings';
+import { parseCommandLine } from './cli';
 
 /** The project root (the folder holding package.json). */
 export const ROOT = path.resolve(__dirname, '..');
@@ -82,7 +84,7 @@ let pythonCache: string | null | undefined;
  */
 export function findPython(): string | null {
   if (pythonCache !== undefined) return pythonCache;
-  const candidates = [process.env.LGD_PYTHON, shebangPython(which('jupyter')), '/usr/bin/python3', 'python3'];
+  const candidates = [setting('LGD_PYTHON'), shebangPython(which('jupyter')), '/usr/bin/python3', 'python3'];
   for (const py of candidates) {
     if (!py) continue;
     if (run(py, ['-c', 'import nbclient, nbformat, ipykernel']).ok) return (pythonCache = py);
@@ -278,28 +280,22 @@ const USAGE = `usage: tsx scripts/setup.ts [--only ${STEPS.join(',')}] [--mirror
   --sets    data sets to materialise (default all)`;
 
 function parseArgs(argv: string[]): SetupOptions {
+  const cli = parseCommandLine({
+    command: 'setup',
+    usage: USAGE,
+    argv,
+    options: { only: { type: 'string' }, mirror: { type: 'string' }, sets: { type: 'string' } },
+  });
+  const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
   const opts: SetupOptions = {};
-  const value = (i: number, name: string) => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value\n${USAGE}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const get = () => inline ?? value(i++, flag);
-    if (flag === '--only') {
-      const only = get().split(',').map((s) => s.trim()).filter(Boolean);
-      const bad = only.filter((s) => !(STEPS as readonly string[]).includes(s));
-      if (bad.length) throw new Error(`unknown step(s) ${bad.join(', ')}; steps: ${STEPS.join(', ')}`);
-      opts.only = only as Step[];
-    } else if (flag === '--mirror') opts.mirror = get();
-    else if (flag === '--sets') opts.sets = get().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (flag === '-h' || flag === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  if (cli.values.only !== undefined) {
+    const only = list(cli.values.only);
+    const bad = only.filter((s) => !(STEPS as readonly string[]).includes(s));
+    if (bad.length) cli.fail(`unknown step(s) ${bad.join(', ')}; steps: ${STEPS.join(', ')}`);
+    opts.only = only as Step[];
   }
+  if (cli.values.mirror !== undefined) opts.mirror = cli.values.mirror;
+  if (cli.values.sets !== undefined) opts.sets = list(cli.values.sets);
   return opts;
 }
 

@@ -11,6 +11,7 @@
  * backend proves a native one.
  */
 import { tf } from './tf';
+import { setting } from '../settings';
 import { registerConvGradients, registerWasmKernels } from './kernels';
 import { nativeStatusLine, registerNativeKernels } from './native';
 
@@ -33,7 +34,7 @@ export interface EngineInfo {
 
 /** Options of {@link initEngine}. */
 export interface EngineOptions {
-  /** Force a backend; default: `process.env.LGD_BACKEND`, else automatic. */
+  /** Force a backend; default: `LGD_BACKEND` (lib/settings.ts), else automatic. */
   backend?: string;
   /** Print nothing (default: one line saying what was chosen). */
   quiet?: boolean;
@@ -123,7 +124,7 @@ export function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
 }
 
 async function chooseBackend(options: EngineOptions): Promise<EngineInfo> {
-  const forced = options.backend !== undefined ? parseBackend(options.backend, 'backend option') : parseBackend(process.env.LGD_BACKEND);
+  const forced = options.backend !== undefined ? parseBackend(options.backend, 'backend option') : setting('LGD_BACKEND');
   let backend: BackendName | undefined;
   let reason: string;
   if (forced) {
@@ -158,7 +159,7 @@ async function chooseBackend(options: EngineOptions): Promise<EngineInfo> {
   gradientsOverridden = true;
   nativeOn = backend === 'wasm' && registerNativeKernels({ quiet: true });
   const info: EngineInfo = { backend, reason, tfjsVersion: tf.version.tfjs, native: nativeOn };
-  if (!options.quiet && !process.env.LGD_ENGINE_QUIET) {
+  if (!options.quiet && !setting('LGD_ENGINE_QUIET')) {
     const convs = backend === 'wasm' ? `; ${nativeStatusLine()}` : '';
     console.log(`engine: ${backend} (tfjs ${info.tfjsVersion}; ${reason}${convs})`);
   }

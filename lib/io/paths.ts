@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { setting } from '../settings';
 
 let root: string | undefined;
 
@@ -32,12 +33,12 @@ export function projectPath(...parts: string[]): string {
 
 /** `data/` inside the project (override with `LGD_DATA_DIR`). */
 export function dataDir(): string {
-  return process.env.LGD_DATA_DIR ? path.resolve(process.env.LGD_DATA_DIR) : projectPath('data');
+  return setting('LGD_DATA_DIR') ?? projectPath('data');
 }
 
 /** The read-only data mirror: `LGD_DATA_MIRROR`, default `../shared/data` next to the project. */
 export function dataMirror(): string {
-  return process.env.LGD_DATA_MIRROR ? path.resolve(process.env.LGD_DATA_MIRROR) : path.resolve(projectRoot(), '..', 'shared', 'data');
+  return setting('LGD_DATA_MIRROR') ?? path.resolve(projectRoot(), '..', 'shared', 'data');
 }
 
 /**
@@ -46,17 +47,15 @@ export function dataMirror(): string {
  * Override with `LGD_RESULTS_DIR`.
  */
 export function resultsDir(): string {
-  if (process.env.LGD_RESULTS_DIR) return path.resolve(process.env.LGD_RESULTS_DIR);
-  return isQuick() ? projectPath('results', 'quick') : projectPath('results');
+  return setting('LGD_RESULTS_DIR') ?? (isQuick() ? projectPath('results', 'quick') : projectPath('results'));
 }
 
 /** Trained models: `results/models/` (the same in quick and full mode; override with `LGD_MODELS_DIR`). */
 export function modelsDir(): string {
-  return process.env.LGD_MODELS_DIR ? path.resolve(process.env.LGD_MODELS_DIR) : projectPath('results', 'models');
+  return setting('LGD_MODELS_DIR') ?? projectPath('results', 'models');
 }
 
 /** True when `LGD_QUICK` asks for CI-sized runs. */
 export function isQuick(): boolean {
-  const v = process.env.LGD_QUICK;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+  return setting('LGD_QUICK');
 }

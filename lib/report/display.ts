@@ -14,6 +14,7 @@
  * Set `LGD_DISPLAY=0` to turn inline display off inside a kernel too.
  */
 import * as path from 'path';
+import { setting } from '../settings';
 
 /** A Jupyter MIME bundle: MIME type to payload. Binary payloads are base64-encoded on send; JSON MIME types (`application/json`, `application/*+json`) take objects. */
 export type MimeBundle = Record<string, string | Uint8Array | object>;
@@ -75,7 +76,7 @@ function kernel(): KernelHandle | null {
  * (and `LGD_DISPLAY` is not `0`). False in plain node, mocha and scripts.
  */
 export function isNotebook(): boolean {
-  if (process.env.LGD_DISPLAY === '0') return false;
+  if (!setting('LGD_DISPLAY')) return false;
   const k = kernel();
   if (!k) return false;
   // Without the jupyter module we cannot tell whether a cell is running; tslab's display throws if not.
@@ -83,7 +84,7 @@ export function isNotebook(): boolean {
 }
 
 function note(what: string): void {
-  if (process.env.LGD_DISPLAY_NOTES === '1') {
+  if (setting('LGD_DISPLAY_NOTES')) {
     console.log(`[report] not in a tslab notebook: inline display of ${what} skipped`);
   }
 }

@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot, resultsDir } from '../io/paths';
+import { setting } from '../settings';
 import type { Browser, Page } from 'playwright-core';
 import { writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, jsonForScript, showBundle } from './display';
@@ -80,7 +81,7 @@ const CHROMIUM_ARGS = [
  * Path of the Chromium binary: `LGD_CHROMIUM` if set, else `/usr/bin/chromium` (Debian package).
  */
 export function chromiumPath(): string {
-  return process.env.LGD_CHROMIUM || '/usr/bin/chromium';
+  return setting('LGD_CHROMIUM') ?? '/usr/bin/chromium';
 }
 
 /** True if the Chromium binary ({@link chromiumPath}) exists. */
@@ -103,9 +104,7 @@ let lastTimings: { launchMs: number; plotlyLoadMs: number } | undefined;
  * notebook kernel (which lives on) and 2 s elsewhere (an open browser keeps node from exiting).
  */
 function idleMs(): number {
-  const env = Number(process.env.LGD_BROWSER_IDLE_MS);
-  if (process.env.LGD_BROWSER_IDLE_MS && Number.isFinite(env) && env >= 0) return env;
-  return isNotebook() ? 10 * 60 * 1000 : 2000;
+  return setting('LGD_BROWSER_IDLE_MS') ?? (isNotebook() ? 10 * 60 * 1000 : 2000);
 }
 
 async function launch(): Promise<Renderer> {
@@ -374,8 +373,7 @@ const PLOTLY_LOADED = Symbol.for('lgd.report.plotlyInlined');
 export type PlotlyInlineMode = 'once' | 'always' | 'never';
 
 function inlineMode(): PlotlyInlineMode {
-  const env = process.env.LGD_PLOTLY_INLINE;
-  return env === 'always' || env === 'never' ? env : 'once';
+  return setting('LGD_PLOTLY_INLINE');
 }
 
 /**

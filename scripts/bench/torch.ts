@@ -7,12 +7,13 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot } from '../../lib/io/paths';
+import { setting } from '../../lib/settings';
 import { ConvCase, ConvTimes } from './convs';
 import { RimBenchConfig } from './rim';
 
 /** The twin: `LGD_TORCH_TWIN`, default `../shared/bench/rim_torch.py` next to the project. */
 export function twinPath(): string {
-  return process.env.LGD_TORCH_TWIN ?? path.resolve(projectRoot(), '..', 'shared', 'bench', 'rim_torch.py');
+  return setting('LGD_TORCH_TWIN') ?? path.resolve(projectRoot(), '..', 'shared', 'bench', 'rim_torch.py');
 }
 
 /**
@@ -21,7 +22,7 @@ export function twinPath(): string {
  */
 export function findTorchPython(): { python?: string; version?: string; tried: string[] } {
   const tried: string[] = [];
-  const candidates = [process.env.LGD_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  const candidates = [setting('LGD_PYTHON'), 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
   for (const py of [...new Set(candidates)]) {
     const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
     if (r.status === 0) return { python: py, version: r.stdout.trim(), tried };
