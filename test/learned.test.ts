@@ -1,9 +1,9 @@
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
+import { runTorchTwin, torchAbsence, TWIN_PYTHON } from './helpers/torch';
 import { gaussianLikelihood, poissonGaussianLikelihood } from '../lib/likelihoods';
 import { downsample, identity, Operator } from '../lib/operators';
 import { totalVariation } from '../lib/priors';
@@ -124,13 +124,29 @@ describe('learned solvers', function () {
       color.dispose();
     });
 
-    it('the torch twin prints the same parameter count (skipped without /usr/bin/python3 + torch)', function () {
-      const script = path.resolve(__dirname, '..', '..', 'shared', 'bench', 'rim_torch.py');
-      if (!fs.existsSync('/usr/bin/python3') || !fs.existsSync(script)) this.skip();
-      const r = spawnSync('/usr/bin/python3', [script, '--batch', '1', '--size', '8', '--steps', '1', '--features', '32', '--iters', '1'], { encoding: 'utf8', timeout: 60000 });
-      if (r.status !== 0) this.skip(); // no torch
-      const line = r.stdout.trim().split('\n').pop() as string;
-      assert.equal(JSON.parse(line).params, 122145);
+    it('the torch twin prints the same parameter count (skipped only without /usr/bin/python3 or its torch)', function () {
+      const absent = torchAbsence();
+      if (absent) {
+        console.log(`      skipped: ${absent}`);
+        this.skip();
+      }
+      assert.equal(runTorchTwin(['--batch', '1', '--size', '8', '--steps', '1', '--features', '32', '--iters', '1']).params, 122145);
+    });
+
+    it('a broken twin is a failure, not a skip: a non-zero exit, or output that is not its JSON line, throws naming the command', function () {
+      if (!fs.existsSync(TWIN_PYTHON)) this.skip();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-twin-'));
+      const crash = path.join(dir, 'crash.py');
+      fs.writeFileSync(crash, 'import sys\nsys.stderr.write("RuntimeError: shapes do not match\\n")\nsys.exit(1)\n');
+      assert.throws(() => runTorchTwin(['--batch', '1'], { script: crash }), /crash\.py --batch 1 failed \(exit 1\): RuntimeError: shapes do not match/);
+      const chatty = path.join(dir, 'chatty.py');
+      fs.writeFileSync(chatty, 'print("params: 122145")\n');
+      assert.throws(() => runTorchTwin([], { script: chatty }), /the last output line is not JSON/);
+      assert.throws(() => runTorchTwin([], { script: path.join(dir, 'nope.py') }), /the torch twin .*nope\.py is missing/);
+      const ok = path.join(dir, 'ok.py');
+      fs.writeFileSync(ok, 'print("warming up")\nprint(\'{"framework": "fake", "params": 7}\')\n');
+      assert.equal(runTorchTwin([], { script: ok }).params, 7);
+      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     for (const channels of [1, 3]) {
