@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { Channels, readImage, readRaw, RawImage } from './image';
+import { readSha256Sums, sha256File } from '../util/checksums';
 import { writeFileAtomic } from './files';
 import { dataDir, dataMirror } from './paths';
 
@@ -87,16 +88,7 @@ function readChecksums(mirror: string): Map<string, string> {
     throw new Error(`data mirror not found: ${mirror}. Set LGD_DATA_MIRROR to the folder holding the data sets (see data/README.md).`);
   }
   if (!fs.existsSync(file)) throw new Error(`data mirror ${mirror} has no SHA256SUMS file`);
-  const sums = new Map<string, string>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
-    if (m) sums.set(path.normalize(m[2]), m[1]);
-  }
-  return sums;
-}
-
-function sha256(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return new Map([...readSha256Sums(file)].map(([name, hex]) => [path.normalize(name), hex]));
 }
 
 /**
@@ -136,7 +128,7 @@ export async function ensureData(options: EnsureDataOptions = {}): Promise<void>
     const linked = fs.existsSync(dest) && fs.realpathSync(dest) === fs.realpathSync(src);
     if (stamps[info.name] === stamp && linked) continue;
     for (const rel of expected) {
-      const got = sha256(path.join(mirror, rel));
+      const got = sha256File(path.join(mirror, rel));
       if (got !== sums.get(rel)) {
         throw new Error(`checksum mismatch for ${path.join(mirror, rel)} (data set ${info.name}): expected ${sums.get(rel)}, got ${got}. The mirror copy is corrupt; fetch it again from ${info.source}.`);
       }

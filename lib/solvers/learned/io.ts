@@ -10,14 +10,16 @@
  * - `SHA256SUMS`: `sha256sum`-compatible lines `<hex>  <file>` for every other file
  *   (check by hand with `cd <dir> && sha256sum -c SHA256SUMS`).
  *
- * The folder is written next to its final place and renamed into it, so a crash leaves either the
- * old folder or the new one, never a mixture. Loading verifies every checksum first and names the
+ * The folder is written next to its final place, flushed to disk and renamed into it
+ * (`writeFolderAtomic` of `lib/util`), so a crash leaves either the old folder or the new one,
+ * never a mixture. Loading verifies every checksum first and names the
  * file that does not match.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../../engine/tf';
+import { FolderFiles, writeFolderAtomic } from '../../util/atomic';
+import { verifyChecksums } from '../../util/checksums';
 import { createLearnedSolver, LearnedSolverConfig } from './factory';
 import { NamedTensor } from './params';
 import { LearnedSolver } from './types';
@@ -25,86 +27,10 @@ import { LearnedSolver } from './types';
 /** The `format` tag of this library's model.json files. */
 export const MODEL_FORMAT = 'lgd-workspace/learned-solver@1';
 
-/** Hex SHA-256 of bytes or a string (UTF-8). */
-export function sha256(data: string | Uint8Array): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
-}
-
-/** Files of a folder to write: name to contents (no sub-folders). */
-export type FolderFiles = Record<string, string | Uint8Array>;
-
-function checkFileName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === 'SHA256SUMS') {
-    throw new Error(`invalid file name ${JSON.stringify(name)} for a model folder (letters, digits, '.', '_', '-'; not SHA256SUMS)`);
-  }
-}
-
-/**
- * Writes `files` plus a `SHA256SUMS` of them as the folder `dir`, atomically: into a sibling
- * temporary folder first, which then replaces `dir` (an existing `dir` is moved aside and removed
- * only after the new one is in place).
- * @returns the paths written
- * @example
- * writeFolderAtomic('results/models/x', { 'config.json': '{}' });
- */
-export function writeFolderAtomic(dir: string, files: FolderFiles): string[] {
-  const names = Object.keys(files).sort();
-  names.forEach(checkFileName);
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${stamp}`);
-  const old = path.join(parent, `.${path.basename(dir)}.old-${stamp}`);
-  try {
-    fs.mkdirSync(tmp);
-    const sums: string[] = [];
-    for (const name of names) {
-      const data = files[name];
-      fs.writeFileSync(path.join(tmp, name), data);
-      sums.push(`${sha256(data)}  ${name}`);
-    }
-    fs.writeFileSync(path.join(tmp, 'SHA256SUMS'), sums.join('\n') + '\n');
-    const existed = fs.existsSync(dir);
-    if (existed) fs.renameSync(dir, old);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (err) {
-      if (existed) fs.renameSync(old, dir);
-      throw err;
-    }
-    if (existed) fs.rmSync(old, { recursive: true, force: true });
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  return [...names, 'SHA256SUMS'].map((n) => path.join(dir, n));
-}
-
-/**
- * Checks every file listed in `<dir>/SHA256SUMS`; throws an error naming the first file that is
- * missing or whose SHA-256 differs (and the expected and actual hashes).
- * @param required files that must be listed (default `model.json`, `weights.bin`, `config.json`)
- */
-export function verifyChecksums(dir: string, required: string[] = ['model.json', 'weights.bin', 'config.json']): void {
-  const sumsFile = path.join(dir, 'SHA256SUMS');
-  if (!fs.existsSync(sumsFile)) throw new Error(`no SHA256SUMS in ${dir}: not a saved model folder, or written incompletely`);
-  const listed = new Map<string, string>();
-  for (const line of fs.readFileSync(sumsFile, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
-    if (!m) throw new Error(`${sumsFile}: malformed line ${JSON.stringify(line)}`);
-    listed.set(m[2], m[1]);
-  }
-  for (const name of required) {
-    if (!listed.has(name)) throw new Error(`${sumsFile} does not list ${name}`);
-  }
-  for (const [name, expected] of listed) {
-    const file = path.join(dir, name);
-    if (!fs.existsSync(file)) throw new Error(`checksum check: ${file} is missing (listed in ${sumsFile})`);
-    const actual = sha256(fs.readFileSync(file));
-    if (actual !== expected) throw new Error(`checksum mismatch for ${file}: expected ${expected}, got ${actual} (the file was changed or corrupted)`);
-  }
-}
+// Checksums and atomic folders live in the utilities module; re-exported here for older imports.
+export { sha256, verifyChecksums } from '../../util/checksums';
+export { writeFolderAtomic } from '../../util/atomic';
+export type { FolderFiles } from '../../util/atomic';
 
 /**
  * Encodes named tensors as a tfjs weights manifest and its binary file.
