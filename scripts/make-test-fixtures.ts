@@ -72,10 +72,10 @@ function encodeBmp24(img: RawImage): Buffer {
 
 /** MATLAB-compatible 8-bit downscaling by an integer factor (the library's imresize). */
 function shrink(hr: RawImage, s: number): RawImage {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(Float32Array.from(hr.data, (v) => v / 255), [1, hr.height, hr.width, hr.channels]);
-    return toUint8(imresize(x, 1 / s, { quantize: true }));
-  });
+  const lr = tf.tidy(() => imresize(tf.tensor4d(Float32Array.from(hr.data, (v) => v / 255), [1, hr.height, hr.width, hr.channels]), 1 / s, { quantize: true }));
+  const raw = toUint8(lr);
+  lr.dispose();
+  return raw;
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import { initEngine } from '../lib/engine';
 import { strict as assert } from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -24,7 +25,6 @@ import {
   showBundle,
   showFigure,
   tableToCsv,
-  toDataFrame,
   validateRows,
 } from '../lib/report';
 
@@ -115,29 +115,19 @@ describe('report', () => {
       assert.throws(() => readTable('wrong', { dir }), /header is "task,dataset,method,psnr", expected "task,dataset,setting,method,psnr,ssim,source"/);
     });
 
-    it('builds danfojs DataFrames without disturbing the library tf', async () => {
-      await initEngine({ quiet: true });
-      const before = tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]; // initializes the backend
-      const engine = tf.engine();
-      const backend = tf.getBackend();
-      const df = toDataFrame(ROWS);
-      assert.deepEqual(df.columns, [...TABLE_COLUMNS]);
-      assert.deepEqual(df.shape, [ROWS.length, TABLE_COLUMNS.length]);
-      assert.equal(tf.engine(), engine, 'same tfjs engine');
-      assert.equal(tf.getBackend(), backend, 'same backend');
-      assert.equal(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0], before);
-      // danfojs' tfjs (aliased @tensorflow/tfjs-node) shares the core with the library.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const danfoTf = require('@tensorflow/tfjs-node') as typeof tf;
-      assert.equal(danfoTf.engine(), engine);
-      assert.equal(danfoTf.Tensor, tf.Tensor);
-      // danfojs' tfjs bundle re-registers the stock Conv2D gradient (no dilation); the loader restores the engine's.
-      const g = tf.tidy(() => {
-        const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
-        return tf.grad((w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(tf.ones([3, 3, 1, 1]));
-      });
-      assert.deepEqual(g.shape, [3, 3, 1, 1]);
-      g.dispose();
+    it('loading the whole library and making tables loads neither danfojs nor a second tfjs bundle (the @tensorflow/tfjs-node alias)', () => {
+      // A fresh process: what `import 'lgd-workspace'` pulls in, and every table function used once.
+      const code = [
+        "const lib = require('./lib');",
+        "const rows = [{ task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'TV', psnr: 27.45, ssim: 0.75, source: 'measured' }];",
+        'lib.tableToMarkdown(rows); lib.tableToHtml(rows); lib.csvToTable(lib.tableToCsv(rows));',
+        "const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](danfojs|@tensorflow[\\\\/]tfjs-node)/.test(f));",
+        'console.log(JSON.stringify({ modules: Object.keys(require.cache).length, loaded }));',
+      ].join('\n');
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, LGD_ENGINE_QUIET: '1' } });
+      const { modules, loaded } = JSON.parse(out.trim().split('\n').pop() as string);
+      assert.ok(modules > 50, `the library loaded only ${modules} modules: the probe did not run`);
+      assert.deepEqual(loaded, []);
     });
   });
 

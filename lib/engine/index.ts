@@ -92,20 +92,7 @@ async function trySet(name: BackendName): Promise<boolean> {
 }
 
 let chosen: Promise<EngineInfo> | undefined;
-let gradientsOverridden = false;
 let nativeOn = false;
-
-/**
- * Puts the engine's gradient overrides (dilation-aware `Conv2D` gradients) back after code that
- * loads a second copy of the tfjs bundle. tfjs keeps kernels and gradients in one process-wide
- * registry, and the bundle re-registers its stock gradients when it loads: danfojs-node does so
- * through its `@tensorflow/tfjs-node` alias. Call it right after such a load (the report's
- * danfojs loader does). No-op when the engine made no overrides.
- */
-export function restoreEngineOverrides(): void {
-  if (gradientsOverridden) registerConvGradients();
-  if (nativeOn) registerNativeKernels({ quiet: true });
-}
 
 /**
  * Chooses and initialises the backend once per process (later calls return the same choice).
@@ -156,7 +143,6 @@ async function chooseBackend(options: EngineOptions): Promise<EngineInfo> {
   // measured 10x faster than XNNPACK here (native/README.md); they fall back per call to the above.
   if (backend === 'wasm') registerWasmKernels();
   else registerConvGradients();
-  gradientsOverridden = true;
   nativeOn = backend === 'wasm' && registerNativeKernels({ quiet: true });
   const info: EngineInfo = { backend, reason, tfjsVersion: tf.version.tfjs, native: nativeOn };
   if (!options.quiet && !setting('LGD_ENGINE_QUIET')) {

@@ -1,22 +1,21 @@
 /**
  * Results tables: long-form rows (one per task/dataset/setting/method/source), saved as CSV and as a
- * readable pivoted Markdown table, with danfojs DataFrames for analysis in notebooks.
+ * readable pivoted Markdown table.
  *
- * danfojs-node is loaded lazily (first call of {@link toDataFrame} / {@link pivotDataFrame}; about
- * 1 s). In this workspace its `@tensorflow/tfjs-node` dependency is aliased to pure
- * `@tensorflow/tfjs` 4.22: that is a second copy of the tfjs *umbrella* package only; it requires
- * the same `@tensorflow/tfjs-core`, backends and layers modules as the library, so there is one
- * engine, one kernel registry and one active backend (checked in test/report.test.ts). danfojs
- * does not change the backend or flags.
- *
- * The CSV is written and parsed here (RFC 4180), not with danfojs: danfojs' `toCSV` does not quote
- * fields (a source such as `Zhang et al., 2017` would break the file) and tags numbers float32.
+ * Plain typed rows, not a data-frame library: every table here has seven known columns, and what
+ * the notebooks need of it — validation, CSV I/O, the pivot to Markdown/HTML — is a few dozen
+ * lines below. danfojs (which the design guide first named) was dropped: it loaded a second tfjs
+ * bundle that re-registered the engine's kernels and gradients, needed an npm alias of
+ * `@tensorflow/tfjs-node` and an `xlsx` override to install, and its `toCSV` does not quote
+ * fields (a source such as `Zhang et al., 2017` would break the file). Filter, group and average
+ * rows with ordinary array methods.
+ * @example
+ * saveTable(rows, 'denoising');                      // results/tables/denoising.{csv,md}
+ * const rim = readTable('denoising').filter((r) => r.method === 'RIM');
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { restoreEngineOverrides } from '../engine';
 import { resultsDir } from '../io/paths';
-import type * as Dfd from 'danfojs-node';
 import { writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, showBundle } from './display';
 import { checkName } from './figures';
@@ -293,40 +292,6 @@ export function tableToHtml(rows: readonly ResultRow[], title?: string): string 
   }
   parts.push('</tbody></table>', `<div style="font-size:smaller">${sourcesNote(p).map(escapeHtml).join('<br>')}</div>`, '</div>');
   return parts.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
-// danfojs
-// ---------------------------------------------------------------------------------------------
-
-let dfdModule: typeof Dfd | undefined;
-
-/** danfojs-node, loaded on first use (about 1 s). */
-export function danfo(): typeof Dfd {
-  if (!dfdModule) {
-    dfdModule = require('danfojs-node') as typeof Dfd;
-    restoreEngineOverrides(); // danfojs loads a second tfjs bundle, which re-registers the stock gradients
-  }
-  return dfdModule;
-}
-
-/** The long-form rows as a danfojs DataFrame with columns `task,dataset,setting,method,psnr,ssim,source`. */
-export function toDataFrame(rows: readonly ResultRow[]): Dfd.DataFrame {
-  const valid = validateRows(rows);
-  const dfd = danfo();
-  const columns: Record<string, (string | number | null)[]> = {};
-  for (const c of TABLE_COLUMNS) columns[c] = valid.map((r) => r[c]);
-  return new dfd.DataFrame(columns, { columns: [...TABLE_COLUMNS] });
-}
-
-/** The pivoted table as a danfojs DataFrame: key columns, then one "psnr / ssim" string column per method. */
-export function pivotDataFrame(rows: readonly ResultRow[]): Dfd.DataFrame {
-  const p = pivotTable(rows);
-  const dfd = danfo();
-  const columns: Record<string, string[]> = {};
-  p.keyColumns.forEach((c, i) => (columns[c] = p.rows.map((r) => r.keys[i])));
-  for (const m of p.methodColumns) columns[m] = p.rows.map((r) => formatCell(r.cells[m]));
-  return new dfd.DataFrame(columns, { columns: [...p.keyColumns, ...p.methodColumns] });
 }
 
 // ---------------------------------------------------------------------------------------------
