@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels, originalWasmBackpropInput } from '../lib/engine/kernels';
+import { parseCommandLine } from './cli';
 
 type Pad = 'same' | 'valid';
 interface Case {
@@ -27,7 +28,8 @@ interface Case {
   pad: Pad;
 }
 
-const quick = process.argv.includes('--quick');
+const quick =
+  parseCommandLine({ command: 'bench-kernels', usage: 'usage: npx tsx scripts/bench-kernels.ts [--quick]', options: { quick: { type: 'boolean' } } }).values.quick ?? false;
 
 /** Best-of-`reps` ms per call of `f` (its result is read back, then disposed). */
 function time(f: () => tf.Tensor, reps: number): number {

@@ -32,7 +32,16 @@ import { convFlops, ConvTimes, rimConvCases, timeConv } from './bench/convs';
 import { makeRimBench, RimBench, RimBenchConfig, timeRimBench } from './bench/rim';
 import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
 
-const args = cli();
+const args = cli(
+  'bench-native',
+  `usage: npx tsx scripts/bench-native.ts [--quick] [--no-convs] [--no-step] [--no-torch] [--no-wasm-step] [--impl] [--profile]
+         [--json FILE] [--batch N] [--size N] [--features N] [--steps N] [--threads N] [--iters N] [--wait-quiet] [--cpu-time]`,
+  {
+    flags: ['--quick', '--cpu-time', '--wait-quiet', '--impl', '--no-torch', '--no-convs', '--no-step', '--no-wasm-step', '--profile'],
+    numbers: ['--batch', '--size', '--features', '--steps', '--threads', '--iters'],
+    strings: ['--json'],
+  },
+);
 const flag = args.flag;
 const quick = flag('--quick');
 /**

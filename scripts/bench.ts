@@ -41,7 +41,17 @@ import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
 /** The speed target of the issue: tfjs at most this many times the twin's time. */
 const TARGET_RATIO = 3.0;
 
-const args = cli();
+const args = cli(
+  'bench',
+  `usage: npm run bench -- [--torch] [--compare-wasm] [--no-convs] [--iters N] [--warmup N] [--batch N] [--size N]
+         [--features N] [--steps N] [--threads N] [--conv-reps N] [--wait-quiet [--wait-quiet-max S]] [--cpu-time]
+         [--out DIR | --no-write]   (see the head of scripts/bench.ts)`,
+  {
+    flags: ['--torch', '--compare-wasm', '--no-convs', '--wait-quiet', '--cpu-time', '--no-write'],
+    numbers: ['--iters', '--warmup', '--batch', '--size', '--features', '--steps', '--threads', '--conv-reps', '--wait-quiet-max'],
+    strings: ['--out'],
+  },
+);
 const cfg: RimBenchConfig = {
   batch: args.num('--batch', 8),
   size: args.num('--size', 32),

@@ -10,29 +10,33 @@ import * as path from 'path';
 import { initEngine } from '../lib/engine';
 import { modelsDir } from '../lib/io/paths';
 import { exportCheckpoint } from '../lib/training/export';
+import { parseCommandLine } from './cli';
 
-function usage(message?: string): never {
-  if (message) console.error(`export-checkpoint: ${message}`);
-  console.error('usage: npx tsx scripts/export-checkpoint.ts --checkpoint DIR --name NAME [--out DIR] [--train-config FILE] [--command TEXT]');
-  process.exit(2);
-}
+const USAGE = 'usage: npx tsx scripts/export-checkpoint.ts --checkpoint DIR --name NAME [--out DIR] [--train-config FILE] [--command TEXT]';
 
 async function main(): Promise<void> {
-  const args: Record<string, string> = {};
   const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i];
-    if (!['--checkpoint', '--name', '--out', '--train-config', '--command'].includes(key)) usage(`unknown argument ${key}`);
-    const v = argv[++i];
-    if (v === undefined || v.startsWith('--')) usage(`${key} needs a value`);
-    args[key] = v;
-  }
-  if (!args['--checkpoint'] || !args['--name']) usage('--checkpoint and --name are required');
+  const cli = parseCommandLine({
+    command: 'export-checkpoint',
+    usage: USAGE,
+    argv,
+    options: {
+      checkpoint: { type: 'string' },
+      name: { type: 'string' },
+      out: { type: 'string' },
+      'train-config': { type: 'string' },
+      command: { type: 'string' },
+    },
+  });
+  const args = cli.values;
+  if (!args.checkpoint || !args.name) cli.fail('--checkpoint and --name are required');
+  const checkpoint = args.checkpoint as string;
+  const name = args.name as string;
   await initEngine({ quiet: true });
-  const out = path.resolve(args['--out'] ?? path.join(modelsDir(), args['--name']));
-  const command = args['--command'] ?? ['npx tsx scripts/export-checkpoint.ts', ...argv].join(' ');
-  await exportCheckpoint(path.resolve(args['--checkpoint']), out, { name: args['--name'], command, trainConfigFile: args['--train-config'] });
-  console.log(`exported ${args['--checkpoint']} to ${out}`);
+  const out = path.resolve(args.out ?? path.join(modelsDir(), name));
+  const command = args.command ?? ['npx tsx scripts/export-checkpoint.ts', ...argv].join(' ');
+  await exportCheckpoint(path.resolve(checkpoint), out, { name, command, trainConfigFile: args['train-config'] });
+  console.log(`exported ${checkpoint} to ${out}`);
 }
 
 main().catch((err) => {

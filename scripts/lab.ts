@@ -1,15 +1,37 @@
 /**
- * `npm run lab [-- ARGS]`: Jupyter Notebook on notebooks/ with the project-local tslab kernel.
- * Extra arguments go to `jupyter notebook` (e.g. `--no-browser --ip=0.0.0.0 --port=8888`).
+ * `npm run lab [-- OPTIONS] [-- JUPYTER ARGS]`: Jupyter Notebook on notebooks/ with the project-local
+ * tslab kernel. Options (checked strictly: a misspelt one stops with its name and the usage):
+ * `--ip ADDR` (e.g. 0.0.0.0 for a browser on another machine), `--port N`, `--no-browser`,
+ * `--allow-root`. Anything after a `--` goes to `jupyter notebook` as it is
+ * (`npm run lab -- --no-browser -- --NotebookApp.token=abc`).
  * Run as root, `--allow-root` is added. Set-up (jupyter, kernel) is done by `npm run lab` first.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseCommandLine } from './cli';
 import { JUPYTER_DATA, KERNEL_DIR, NOTEBOOKS_DIR, ROOT, jupyterEnv } from './setup';
 
 function main(): void {
-  const extra = process.argv.slice(2);
+  const cli = parseCommandLine({
+    command: 'lab',
+    usage: `usage: npm run lab -- [--ip ADDR] [--port N] [--no-browser] [--allow-root] [-- JUPYTER ARGS ...]
+  --ip ADDR      address Jupyter listens on (e.g. 0.0.0.0 for a browser on another machine; default localhost)
+  --port N       port (default Jupyter's, 8888 or the next free one)
+  --no-browser   do not open a browser
+  --allow-root   run as root (added by itself when run as root)
+  -- ARGS        everything after -- goes to \`jupyter notebook\` unchanged`,
+    positionals: true,
+    options: { ip: { type: 'string' }, port: { type: 'string' }, 'no-browser': { type: 'boolean' }, 'allow-root': { type: 'boolean' } },
+  });
+  const port = cli.integer('port', { min: 1 });
+  const extra = [
+    ...(cli.values.ip !== undefined ? [`--ip=${cli.values.ip}`] : []),
+    ...(port !== undefined ? [`--port=${port}`] : []),
+    ...(cli.values['no-browser'] ? ['--no-browser'] : []),
+    ...(cli.values['allow-root'] ? ['--allow-root'] : []),
+    ...cli.positionals,
+  ];
   if (!fs.existsSync(path.join(KERNEL_DIR, 'kernel.json'))) {
     console.error('lab: the tslab kernelspec is missing; run `npm run setup -- --only jupyter,kernel` (npm run lab does this)');
     process.exit(1);

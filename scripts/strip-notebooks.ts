@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseCommandLineOrThrow, UsageError } from './cli';
 
 const NOTEBOOKS_DIR = path.resolve(__dirname, '..', 'notebooks');
 
@@ -90,13 +91,23 @@ export function notebookFiles(targets: string[] = []): string[] {
 }
 
 function main(argv: string[]): number {
-  const check = argv.includes('--check');
-  const bad = argv.filter((a) => a.startsWith('-') && a !== '--check');
-  if (bad.length) {
-    console.error(`unknown option ${bad[0]}\nusage: tsx scripts/strip-notebooks.ts [--check] [NOTEBOOK|DIR ...]`);
-    return 2;
+  let cli;
+  try {
+    cli = parseCommandLineOrThrow({
+      command: 'strip-notebooks',
+      usage: 'usage: tsx scripts/strip-notebooks.ts [--check] [NOTEBOOK|DIR ...]',
+      argv,
+      positionals: true,
+      options: { check: { type: 'boolean' } },
+      checkEnv: false,
+    });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    (err.exitCode === 0 ? console.log : console.error)(err.message);
+    return err.exitCode;
   }
-  const files = notebookFiles(argv.filter((a) => !a.startsWith('-')));
+  const check = cli.values.check ?? false;
+  const files = notebookFiles(cli.positionals);
   let dirty = 0;
   for (const file of files) {
     const text = fs.readFileSync(file, 'utf8');

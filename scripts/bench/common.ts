@@ -1,10 +1,11 @@
 /**
  * Small helpers shared by the benchmark scripts (`scripts/bench.ts`, `scripts/bench-native.ts`):
- * clocks, medians, argument parsing, and the machine-load checks (this is a shared 2-core machine,
+ * clocks, medians, argument parsing (util.parseArgs, strict, through scripts/cli.ts), and the machine-load checks (this is a shared 2-core machine,
  * where any other busy process distorts multi-threaded timings).
  */
 import * as fs from 'fs';
 import * as os from 'os';
+import { parseCommandLine } from '../cli';
 
 /** Milliseconds now: wall-clock, or this process's CPU time (user + system) when `cpu`. */
 export function makeClock(cpu: boolean): () => number {
@@ -32,21 +33,38 @@ export function round1(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
-/** Command-line access: `flag('--x')`, `num('--iters', 5)`, `str('--out')`. */
-export function cli(argv: readonly string[] = process.argv.slice(2)) {
-  const at = (name: string): number => argv.indexOf(name);
+/** The options of a benchmark script, by kind (names with their `--`). */
+export interface BenchOptions {
+  flags: readonly string[];
+  numbers: readonly string[];
+  strings?: readonly string[];
+}
+
+/**
+ * Command-line access: `flag('--x')`, `num('--iters', 5)`, `str('--out')`, parsed strictly: an
+ * option not declared in `options` (or a number option without a number) stops the script with
+ * its name and `usage` (exit 2).
+ * @example
+ *   const args = cli('bench', 'usage: npm run bench -- [--torch] [--iters N]', { flags: ['--torch'], numbers: ['--iters'] });
+ *   const iters = args.num('--iters', 5);
+ */
+export function cli(command: string, usage: string, options: BenchOptions, argv: string[] = process.argv.slice(2)) {
+  const spec: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const f of options.flags) spec[f.replace(/^--/, '')] = { type: 'boolean' };
+  for (const n of [...options.numbers, ...(options.strings ?? [])]) spec[n.replace(/^--/, '')] = { type: 'string' };
+  const parsed = parseCommandLine({ command, usage, argv, options: spec });
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const known = (name: string, kind: readonly string[]): string => {
+    if (!kind.includes(name)) throw new Error(`${command}: ${name} is not declared as this kind of option`);
+    return name.replace(/^--/, '');
+  };
   return {
-    flag: (name: string): boolean => at(name) >= 0,
+    flag: (name: string): boolean => values[known(name, options.flags)] === true,
     num(name: string, fallback: number): number {
-      const i = at(name);
-      if (i < 0) return fallback;
-      const v = Number(argv[i + 1]);
-      if (!Number.isFinite(v)) throw new Error(`${name} needs a number, got ${JSON.stringify(argv[i + 1])}`);
-      return v;
+      return parsed.number(known(name, options.numbers)) ?? fallback;
     },
     str(name: string): string | undefined {
-      const i = at(name);
-      return i >= 0 ? argv[i + 1] : undefined;
+      return values[known(name, options.strings ?? [])] as string | undefined;
     },
   };
 }
