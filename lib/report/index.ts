@@ -8,3 +8,4 @@ export * from './figures';
 export * from './grid';
 export * from './tables';
 export * from './progress';
+export * from './training_curve';

@@ -7,9 +7,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { projectPath } from '../io/paths';
-import { loadLearnedSolver, FolderFiles, saveLearnedSolver, sha256 } from '../solvers/learned/io';
+import { loadLearnedSolver, saveLearnedSolver } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
-import { CheckpointState, HorizonChange } from './checkpoint';
+import { FolderFiles } from '../util/atomic';
+import { sha256 } from '../util/checksums';
+import { checkpointLog, CheckpointState, HorizonChange } from './checkpoint';
 import { TrainConfig } from './config';
 import { LogEntry, logToCsv, logToJson } from './log';
 
@@ -53,7 +55,7 @@ export interface ExportInfo {
   runDir: string;
   log: readonly LogEntry[];
   horizons?: HorizonChange[];
-  /** The training curve as PNG, when rendered. */
+  /** The training curve as PNG, when the caller drew one (training itself draws nothing). */
   curvePng?: Uint8Array;
   /** For a snapshot of an unfinished run: the checkpoint it was taken from. */
   snapshotOf?: string;
@@ -100,7 +102,8 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
 /**
  * Exports a checkpoint of a run (e.g. an earlier step kept for an equal-steps comparison) as a
  * model folder, with the log and wall time up to that step. The training config is read from
- * `trainConfigFile` (default: the run folder's `config.json`, two levels above the checkpoint).
+ * `trainConfigFile` (default: the run folder's `config.json`, two levels above the checkpoint);
+ * the log from the checkpoint (older format) or the run folder's `log.jsonl` up to its step.
  * @example
  * await exportCheckpoint('results/runs/rim_gray/checkpoints/step-004000', 'results/models/rim_gray_step4000', { name: 'rim_gray_step4000' });
  */
@@ -115,6 +118,7 @@ export async function exportCheckpoint(
   if (!fs.existsSync(configFile)) throw new Error(`exportCheckpoint: no training config ${configFile} (give trainConfigFile)`);
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CheckpointState;
   const trainConfig = JSON.parse(fs.readFileSync(configFile, 'utf8')) as TrainConfig;
+  const log = checkpointLog(path.resolve(checkpointDir, '..', '..'), state);
   const solver = await loadLearnedSolver(checkpointDir);
   try {
     return await exportTrainedModel(solver, exportDir, {
@@ -124,7 +128,7 @@ export async function exportCheckpoint(
       engine: state.engine,
       command: options.command ?? null,
       runDir: options.trainConfigFile ? path.dirname(path.resolve(options.trainConfigFile)) : path.resolve(checkpointDir, '..', '..'),
-      log: state.log,
+      log,
       horizons: state.horizons,
       snapshotOf: `${path.resolve(checkpointDir)} (step ${state.step})`,
     });

@@ -11,14 +11,13 @@ import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
 import { PatchSampler } from '../io/patches';
 import { resultsDir } from '../io/paths';
-import { closeBrowser, hasChromium, saveFigure } from '../report/figures';
 import { createProblem } from '../solvers/classical/problem';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
 import { LearnedSolver } from '../solvers/learned/types';
-import { CheckpointState, HorizonChange, latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
 import { numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
 import { exportTrainedModel } from './export';
-import { LogEntry, trainingCurve, writeLog } from './log';
+import { LogEntry, RunLog, writeLog } from './log';
 import { blindNoise, mixSeed } from './noise';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
@@ -58,7 +57,13 @@ export interface TrainOptions {
   resume?: boolean | 'auto';
   /** Where the final model goes (default `results/models/<name>`); false: no export. */
   exportDir?: string | false;
-  /** Save the training-curve figure (HTML, plus PNG when Chromium is installed); default true. */
+  /**
+   * Draws the training curve when a session ends (training itself draws nothing: the caller hands
+   * in a drawer from the report layer, e.g. `saveTrainingCurve` of `lib/report/training_curve.ts`);
+   * the PNG it returns, if any, goes into the export. Not called when `figures` is false.
+   */
+  drawCurve?: (log: readonly LogEntry[], name: string, runDir: string) => Promise<Uint8Array | undefined>;
+  /** Call `drawCurve` (default true). */
   figures?: boolean;
   /** The command line, recorded in the export's `train.json`. */
   command?: string;
@@ -114,8 +119,9 @@ export class TrainingDivergedError extends Error {
  *   {@link TrainingDivergedError} naming the step, the batch and the last good checkpoint;
  * - checkpoints every `checkpointEvery` steps in the run folder (and on abort), from which a run
  *   resumes exactly: the log of an interrupted and resumed run equals the uninterrupted one;
- * - a CSV + JSON log (step, loss, lr, grad norm, wall time, engine) and a training-curve figure in
- *   the run folder; the final model exported to `results/models/<name>/` (weights, config, log,
+ * - a log (step, loss, lr, grad norm, wall time, engine) in the run folder: `log.jsonl` appended
+ *   before each checkpoint, `log.csv` + `log.json` when the session ends (the training curve is the
+ *   caller's: {@link TrainOptions.drawCurve}); the final model exported to `results/models/<name>/` (weights, config, log,
  *   SHA256SUMS, `train.json` with the command, steps, wall time and engine).
  * @example
  * const { solver } = await trainLearnedSolver(
@@ -166,7 +172,8 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let completed = false;
   let horizons: HorizonChange[] = [];
   try {
-    const latest = latestCheckpoint(runDir);
+    recoverRunFolder(runDir, say); // temporaries of a write a crash interrupted
+    const latest = latestCheckpoint(runDir, { warn: say }); // falls back, with one line, past a bad latest.json or checkpoint
     const resume = options.resume ?? 'auto';
     if (latest && resume === false) {
       throw new Error(`run folder ${runDir} already has a checkpoint (step ${latest.step}); resume it, or delete the folder / choose another (--out) to start afresh`);
@@ -186,13 +193,15 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       if (state.step > config.steps) throw new Error(`cannot resume ${runDir}: its checkpoint is at step ${state.step}, past the configured ${config.steps} steps`);
       step = state.step;
       sampler.state = state.samplerState;
-      log = state.log;
+      log = checkpointLog(runDir, state); // log.jsonl cut at the checkpoint's step (or the log inside an older state.json)
       wallOffset = state.wallTime;
       lastCheckpoint = latest;
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     }
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');
+    const runLog = new RunLog(runDir);
+    runLog.reset(log); // log.jsonl holds exactly the steps done: entries past the checkpoint are redone
     say(`training ${config.name}: ${solver.kind}, ${solver.paramCount()} parameters, ${images.length} images, batch ${config.data.batchSize}×${config.data.patchSize}², ${config.steps} steps, engine ${engine}; run folder ${runDir}`);
 
     const sessionStart = Date.now();
@@ -203,14 +212,14 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       seed: config.seed,
       wallTime: wallOffset + (Date.now() - sessionStart) / 1000,
       configKey: key,
-      log,
+      logEntries: log.length,
       engine,
       ...(horizons.length ? { horizons } : {}),
     });
     const checkpoint = async () => {
+      runLog.append(log); // flushed before the checkpoint that counts on it
       const dir = await writeCheckpoint(runDir, solver, optimizer, state(), config.keepCheckpoints);
       lastCheckpoint = { step, dir };
-      writeLog(runDir, log, { name: config.name });
     };
 
     while (step < config.steps) {
@@ -269,13 +278,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     const wallTime = log.length ? log[log.length - 1].wallTime : wallOffset;
     const result: TrainResult = { solver, config, step, stopped: step >= config.steps ? 'completed' : 'aborted', log, runDir, wallTime, engine };
     writeLog(runDir, log, { name: config.name });
-    let curvePng: Uint8Array | undefined;
-    if (options.figures !== false && log.length > 0) {
-      const chromium = hasChromium();
-      const written = await saveFigure(trainingCurve(log, config.name), 'training_curve', { dir: runDir, formats: chromium ? ['html', 'png'] : ['html'] });
-      if (written.png) curvePng = fs.readFileSync(written.png);
-      if (chromium) await closeBrowser();
-    }
+    const curvePng = options.figures !== false && options.drawCurve && log.length > 0 ? await options.drawCurve(log, config.name, runDir) : undefined;
     if (result.stopped === 'completed' && options.exportDir !== false) {
       const exportDir = path.resolve(options.exportDir ?? path.join(resultsDir(), 'models', config.name));
       await exportTrainedModel(solver, exportDir, {

@@ -1,0 +1,43 @@
+/**
+ * The training curve of a run, drawn from its log (training writes the log; reporting draws it).
+ */
+import * as fs from 'fs';
+import { LogEntry, runningMean } from '../training/log';
+import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './figures';
+
+/**
+ * The training curve: the loss per step (log scale) and its running mean over `window` steps.
+ * @example
+ * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
+ */
+export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50): Figure {
+  const steps = entries.map((e) => e.step);
+  const loss = entries.map((e) => e.loss);
+  const mean = runningMean(loss, window);
+  return lineFigure({
+    title: `Training loss: ${title}`,
+    xLabel: 'step',
+    yLabel: 'loss (mean MSE over iterates)',
+    logY: true,
+    markers: false,
+    series: [
+      { name: 'loss', x: steps, y: loss },
+      { name: `mean of ${window}`, x: steps, y: mean },
+    ],
+  });
+}
+
+/**
+ * Saves a run's training curve as `<dir>/training_curve.html`, plus `.png` when Chromium is
+ * installed (the browser is closed afterwards, so a script can exit).
+ * @returns the PNG's bytes, or undefined when no PNG was drawn (no Chromium, or an empty log)
+ * @example
+ * const png = await saveTrainingCurve(result.log, 'rim_gray', result.runDir);
+ */
+export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string): Promise<Uint8Array | undefined> {
+  if (entries.length === 0) return undefined;
+  const chromium = hasChromium();
+  const written = await saveFigure(trainingCurve(entries, title), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
+  if (chromium) await closeBrowser();
+  return written.png ? new Uint8Array(fs.readFileSync(written.png)) : undefined;
+}

@@ -1,0 +1,63 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { trainingCurve } from '../lib/report/training_curve';
+import { LogEntry, readLogJsonl, RunLog, runningMean } from '../lib/training/log';
+
+const entry = (step: number): LogEntry => ({ step, loss: 1 / (step + 0.1), lr: 1e-3 * step, gradNorm: Math.PI * step, wallTime: step * 0.37, stepTime: 0.37, engine: 'wasm' });
+
+describe('training log (log.jsonl)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-log-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('appends only the entries not yet written, one JSON line each, and reads them back exactly', () => {
+    const log = new RunLog(dir);
+    const entries = [1, 2, 3].map(entry);
+    log.reset([]);
+    log.append(entries.slice(0, 2));
+    log.append(entries);
+    log.append(entries); // nothing new
+    const lines = fs.readFileSync(log.file, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.deepEqual(readLogJsonl(log.file), entries, 'numbers round-trip exactly');
+    assert.equal(log.length, 3);
+  });
+
+  it('reset replaces the file (a fresh run over an old log, or a resumed one cut at its checkpoint)', () => {
+    const log = new RunLog(dir);
+    log.reset([1, 2, 3, 4].map(entry));
+    log.reset([1, 2].map(entry));
+    log.append([1, 2, 3].map(entry));
+    assert.deepEqual(readLogJsonl(log.file).map((e) => e.step), [1, 2, 3]);
+    assert.throws(() => log.append([entry(1)]), /holds 3 entries but only 1 were given/);
+  });
+
+  it('reads up to a step: entries past a checkpoint are dropped', () => {
+    const log = new RunLog(dir);
+    log.reset([1, 2, 3, 4, 5].map(entry));
+    assert.deepEqual(readLogJsonl(log.file, 3).map((e) => e.step), [1, 2, 3]);
+  });
+
+  it('ignores a last line cut short by a crash, but names the file and line of a bad line before the end', () => {
+    const file = path.join(dir, 'log.jsonl');
+    const good = [1, 2].map((s) => JSON.stringify(entry(s))).join('\n') + '\n';
+    fs.writeFileSync(file, good + '{"step":3,"lo');
+    assert.deepEqual(readLogJsonl(file).map((e) => e.step), [1, 2]);
+    fs.writeFileSync(file, '{"step":1,"lo\n' + good);
+    assert.throws(() => readLogJsonl(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: not valid JSON`));
+    fs.writeFileSync(file, good + JSON.stringify(entry(2)) + '\n');
+    assert.throws(() => readLogJsonl(file), /:3: step 2 after step 2/);
+  });
+
+  it('the training curve is drawn by the report layer from the log: loss and its running mean', () => {
+    const entries = [1, 2, 3, 4].map(entry);
+    const fig = trainingCurve(entries, 'tiny', 2);
+    assert.equal(fig.data.length, 2);
+    assert.deepEqual(fig.data[0].x, [1, 2, 3, 4]);
+    assert.deepEqual(fig.data[1].y, runningMean(entries.map((e) => e.loss), 2));
+  });
+});
