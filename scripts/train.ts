@@ -24,41 +24,48 @@ import * as path from 'path';
 import { resultsDir } from '../lib/io/paths';
 import { ProgressBar } from '../lib/report/progress';
 import { saveTrainingCurve } from '../lib/report/training_curve';
+import { parseCommandLine } from './cli';
 import { resolveTrainConfig, TrainConfigInput, trainLearnedSolver } from '../lib/training';
+
+const USAGE = 'usage: npx tsx scripts/train.ts --config configs/<file>.json [--steps N [--new-horizon]] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--no-figures]';
 
 function usage(message?: string): never {
   if (message) console.error(`train: ${message}`);
-  console.error('usage: npx tsx scripts/train.ts --config configs/<file>.json [--steps N [--new-horizon]] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--no-figures]');
+  console.error(USAGE);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]) {
-  const args: { config?: string; steps?: number; resume?: boolean; fresh?: boolean; newHorizon?: boolean; out?: string; export?: string | false; figures: boolean } = { figures: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) usage(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--config') args.config = value();
-    else if (a === '--steps') {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) usage('--steps needs a positive integer');
-      args.steps = n;
-    } else if (a === '--resume') args.resume = true;
-    else if (a === '--fresh') args.fresh = true;
-    else if (a === '--new-horizon') args.newHorizon = true;
-    else if (a === '--out') args.out = value();
-    else if (a === '--export') args.export = value();
-    else if (a === '--no-export') args.export = false;
-    else if (a === '--no-figures') args.figures = false;
-    else if (a === '--help' || a === '-h') usage();
-    else usage(`unknown argument ${a}`);
-  }
-  if (!args.config) usage('--config is required');
-  if (args.resume && args.fresh) usage('--resume and --fresh exclude each other');
-  return args;
+  const cli = parseCommandLine({
+    command: 'train',
+    usage: USAGE,
+    argv,
+    options: {
+      config: { type: 'string' },
+      steps: { type: 'string' },
+      'new-horizon': { type: 'boolean' },
+      resume: { type: 'boolean' },
+      fresh: { type: 'boolean' },
+      out: { type: 'string' },
+      export: { type: 'string' },
+      'no-export': { type: 'boolean' },
+      'no-figures': { type: 'boolean' },
+    },
+  });
+  const v = cli.values;
+  if (!v.config) cli.fail('--config is required');
+  if (v.resume && v.fresh) cli.fail('--resume and --fresh exclude each other');
+  if (v.export !== undefined && v['no-export']) cli.fail('--export and --no-export exclude each other');
+  return {
+    config: v.config as string,
+    steps: cli.integer('steps', { min: 1 }),
+    resume: v.resume,
+    fresh: v.fresh,
+    newHorizon: v['new-horizon'],
+    out: v.out,
+    export: v['no-export'] ? (false as const) : v.export,
+    figures: !v['no-figures'],
+  };
 }
 
 async function main(): Promise<void> {
