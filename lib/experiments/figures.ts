@@ -11,17 +11,14 @@ import { centerCrop } from './sr';
  * await saveFigure(lambdaFigure(searches, { title: 'TV weight, denoising (Train400)' }), '01_lambda_denoise');
  */
 export function lambdaFigure(searches: readonly LambdaSearch[], options: { title?: string } = {}): Figure {
-  const fig = lineFigure({
+  return lineFigure({
     title: options.title,
     xLabel: 'TV weight λ (log scale)',
     yLabel: 'mean PSNR on training images (dB)',
     series: searches.map((s) => ({ name: `${s.label}: λ = ${Number(s.best.toPrecision(3))}${s.atEdge ? ' (grid edge)' : ''}`, x: s.lambdas, y: s.psnr })),
     markers: true,
+    logX: true,
   });
-  const layout = fig.layout as Record<string, Record<string, unknown>>;
-  layout.xaxis = { ...layout.xaxis, type: 'log' };
-  delete layout.xaxis.dtick;
-  return fig;
 }
 
 /**

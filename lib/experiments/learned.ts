@@ -9,7 +9,7 @@ import { tf } from '../engine/tf';
 import { modelsDir, projectPath, resultsDir } from '../io/paths';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { psnrPerImage } from '../metrics/psnr';
-import { Figure, lineFigure } from '../report/figures';
+import { Figure, lineFigure, logAxisPosition } from '../report/figures';
 import { saveImageGrid, SaveImageGridOptions } from '../report/grid';
 import { progress } from '../report/progress';
 import { MEASURED, ResultRow } from '../report/tables';
@@ -216,7 +216,8 @@ export interface StepCurve {
 
 /**
  * PSNR against the step, with a dotted vertical line at the trained horizon T (the paper's
- * Figure 2: does the estimate stay good when run past the steps it was trained for?).
+ * Figure 2: does the estimate stay good when run past the steps it was trained for?). With
+ * `logX` the step axis is logarithmic and spans the steps of the curves.
  * @example
  * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
  */
@@ -227,13 +228,14 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
     yLabel: 'PSNR (dB)',
     series: curves.map((c) => ({ name: c.name, x: c.psnr.map((_, t) => t + 1), y: c.psnr, dash: c.dash })),
     markers: curves.every((c) => c.psnr.length <= 40),
+    logX: options.logX,
   });
   const layout = fig.layout as Record<string, unknown>;
-  if (options.logX) layout.xaxis = { ...(layout.xaxis as object), type: 'log', dtick: undefined };
   const horizons = [...new Set(options.horizon === undefined ? [] : typeof options.horizon === 'number' ? [options.horizon] : options.horizon)].sort((a, b) => a - b);
   if (horizons.length) {
     layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
-    layout.annotations = horizons.map((h, i) => ({ x: h, y: 1, xref: 'x', yref: 'paper', text: `T = ${h}`, showarrow: false, yanchor: 'bottom', xanchor: i % 2 ? 'left' : 'right' }));
+    // shapes take data values on a log axis, annotations its decades
+    layout.annotations = horizons.map((h, i) => ({ x: logAxisPosition(h, options.logX ?? false), y: 1, xref: 'x', yref: 'paper', text: `T = ${h}`, showarrow: false, yanchor: 'bottom', xanchor: i % 2 ? 'left' : 'right' }));
   }
   return fig;
 }

@@ -486,6 +486,12 @@ export interface LineFigureOptions {
   series: LineSeries[];
   /** Logarithmic y axis (e.g. for losses). */
   logY?: boolean;
+  /**
+   * Logarithmic x axis (e.g. steps 1…1000, or a weight λ), with its range set to the data's
+   * positive x values (padded by 3% of the span in decades), so that annotations or shapes cannot
+   * stretch it. Annotations on a log axis take `log10(x)` (see {@link logAxisPosition}).
+   */
+  logX?: boolean;
   /** Show markers on the points (default: when every series has at most 50 points). */
   markers?: boolean;
   /** Width in CSS pixels (default 720). */
@@ -524,12 +530,21 @@ export function lineFigure(options: LineFigureOptions): Figure {
   // Integer x over a short span (e.g. a few iterations): one tick per integer, no "0.5" ticks.
   const xs = data.flatMap((d) => d.x);
   const integerX = xs.length > 0 && xs.every((v) => Number.isInteger(v)) && Math.max(...xs) - Math.min(...xs) <= 12;
+  const xaxis: Record<string, unknown> = { title: { text: options.xLabel ?? '' }, ...(integerX && !options.logX ? { dtick: 1 } : {}), showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside' };
+  if (options.logX) {
+    const positive = xs.filter((v) => v > 0 && Number.isFinite(v));
+    if (positive.length === 0) throw new Error('lineFigure: logX needs positive x values, and no series has any');
+    const [lo, hi] = [Math.min(...positive), Math.max(...positive)];
+    const tickvals = logTicks(lo, hi);
+    // labelled ticks at 1-2-5 values: plotly's own would label minor ticks ('9' for 0.9) on short spans
+    Object.assign(xaxis, { type: 'log', range: logRange(lo, hi), tickvals, ticktext: tickvals.map((v) => String(v)) });
+  }
   const layout: Record<string, unknown> = {
     font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
     paper_bgcolor: 'white',
     plot_bgcolor: 'white',
     margin: { l: 70, r: 20, t: options.title ? 60 : 20, b: 60 },
-    xaxis: { title: { text: options.xLabel ?? '' }, ...(integerX ? { dtick: 1 } : {}), showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside' },
+    xaxis,
     yaxis: {
       title: { text: options.yLabel ?? '' },
       type: options.logY ? 'log' : 'linear',
@@ -546,4 +561,92 @@ export function lineFigure(options: LineFigureOptions): Figure {
   if (options.width) layout.width = options.width;
   if (options.height) layout.height = options.height;
   return { data, layout };
+}
+
+/**
+ * The range of a log axis in plotly's units (decades, `log10`) that spans `[min, max]` with
+ * `pad` of the span (at least 0.05 decade) on each side.
+ * @param min the smallest positive value shown
+ * @param max the largest value shown
+ * @throws if `min` is not positive or `max < min`
+ * @example
+ * logRange(1, 100); // [-0.06, 2.06]
+ */
+export function logRange(min: number, max: number, pad = 0.03): [number, number] {
+  if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) throw new Error(`logRange: expected 0 < min <= max, got min ${min}, max ${max}`);
+  const lo = Math.log10(min);
+  const hi = Math.log10(max);
+  const margin = Math.max(pad * (hi - lo), 0.05);
+  return [lo - margin, hi + margin];
+}
+
+/**
+ * Tick values for a log axis over `[min, max]`: the 1-2-5 values of each decade inside it, or, when
+ * that gives fewer than three, every 1…9 multiple of the decades.
+ * @example
+ * logTicks(1, 100); // [1, 2, 5, 10, 20, 50, 100]
+ * logTicks(2, 9);   // [2, 3, 4, 5, 6, 7, 8, 9]
+ */
+export function logTicks(min: number, max: number): number[] {
+  const pick = (mantissas: number[]): number[] => {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** e).toPrecision(12));
+        if (v >= min * (1 - 1e-12) && v <= max * (1 + 1e-12)) out.push(v);
+      }
+    }
+    return out;
+  };
+  const coarse = pick([1, 2, 5]);
+  return coarse.length >= 3 ? coarse : pick([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+/**
+ * Where a value sits on an axis in plotly's coordinates for annotations: `log10(value)` on a log
+ * axis (plotly places annotations and axis ranges in decades there, while traces and shapes take
+ * data values), the value itself on a linear one.
+ * @example
+ * { x: logAxisPosition(8, true), xref: 'x', text: 'T = 8' } // x = 0.903
+ */
+export function logAxisPosition(value: number, log: boolean): number {
+  return log ? Math.log10(value) : value;
+}
+
+/**
+ * The axis ranges and types that plotly computes when it draws `fig` (its `_fullLayout`), read in
+ * the headless Chromium that renders PNG/SVG — what the exported images show, autorange included.
+ * Ranges of log axes are in decades.
+ * @throws if Chromium is missing or plotly fails (as {@link renderFigure})
+ * @example
+ * const { xaxis } = await plottedAxes(fig); // { type: 'log', range: [-0.06, 2.06] }
+ */
+export async function plottedAxes(fig: Figure): Promise<{ xaxis: { type: string; range: [number, number] }; yaxis: { type: string; range: [number, number] } }> {
+  checkFigure(fig);
+  const { width, height } = figureSize(fig, {});
+  const figure = { data: fig.data, layout: { ...(fig.layout ?? {}), width, height } };
+  return withPage((page) =>
+    page
+      .evaluate(async (figure) => {
+        type Axis = { type: string; range: [number, number] };
+        const P = (window as unknown as { Plotly: { newPlot(el: HTMLElement, d: unknown, l: unknown): Promise<unknown>; purge(el: HTMLElement): void } }).Plotly;
+        const el = document.createElement('div');
+        document.body.appendChild(el);
+        try {
+          await P.newPlot(el, figure.data, figure.layout);
+          // (no named functions in here: the page does not have the bundler's `__name` helper)
+          const { xaxis: x, yaxis: y } = (el as unknown as { _fullLayout: { xaxis: Axis; yaxis: Axis } })._fullLayout;
+          return {
+            xaxis: { type: x.type, range: [Number(x.range[0]), Number(x.range[1])] as [number, number] },
+            yaxis: { type: y.type, range: [Number(y.range[0]), Number(y.range[1])] as [number, number] },
+          };
+        } finally {
+          P.purge(el);
+          el.remove();
+        }
+      }, figure)
+      .catch((err: Error) => {
+        throw new Error(`plotly could not draw the figure: ${err.message.split('\n')[0]}`);
+      }),
+  );
 }
