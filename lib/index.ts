@@ -2,6 +2,7 @@
  * lgd-workspace: learned iterative image restoration in TypeScript.
  * Import everything from the package name: `import { initEngine, loadImages, psnr } from 'lgd-workspace'`.
  */
+export * from './settings';
 export * from './engine';
 export * from './io';
 export * from './metrics';
