@@ -184,8 +184,22 @@ describe('training', function () {
         },
       });
     };
-    let uninterrupted: LogEntry[];
-    let finalWeights: Float32Array[];
+    /**
+     * The uninterrupted 6-step run that the export and resume tests compare with: trained here,
+     * once, in its own folder, which no test writes to (so every test stands alone).
+     */
+    const reference = { runDir: '', log: [] as LogEntry[], weights: [] as Float32Array[] };
+    before(async () => {
+      reference.runDir = path.join(dir, 'reference');
+      const r = await trainLearnedSolver(tinyConfig('reference'), { ...quiet, images, runDir: reference.runDir, exportDir: false });
+      reference.log = r.log;
+      reference.weights = r.solver.getWeights().map((w) => {
+        const v = w.tensor.dataSync() as Float32Array;
+        w.tensor.dispose();
+        return v;
+      });
+      r.solver.dispose();
+    });
 
     it('trains, checkpoints, logs and exports; no tensors leak', async () => {
       const before = tf.memory().numTensors;
@@ -196,12 +210,7 @@ describe('training', function () {
       assert.equal(result.stopped, 'completed');
       assert.equal(result.step, 6);
       assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
-      uninterrupted = result.log;
-      finalWeights = result.solver.getWeights().map((w) => {
-        const v = w.tensor.dataSync() as Float32Array;
-        w.tensor.dispose();
-        return v;
-      });
+      assert.deepEqual(numbers(result.log), numbers(reference.log), 'the same configuration gives the same numbers');
       // The engine names the backend and, when the oneDNN convs ran, says so.
       const { native } = await initEngine({ quiet: true });
       const engine = native ? new RegExp(`^${tf.getBackend()} \\+ oneDNN \\S+ convs \\(\\d+ threads\\)$`) : new RegExp(`^${tf.getBackend()}$`);
@@ -224,7 +233,7 @@ describe('training', function () {
     });
 
     it('exports a checkpoint of a run as a model folder with the log up to its step', async () => {
-      const runDir = path.join(dir, 'full');
+      const runDir = reference.runDir;
       const checkpoint = path.join(runDir, 'checkpoints', 'step-000004');
       const out = path.join(dir, 'models', 'full_step4');
       const before = tf.memory().numTensors;
@@ -234,7 +243,7 @@ describe('training', function () {
       assert.equal(info.steps, 4);
       assert.match(info.snapshotOf, /step-000004 \(step 4\)/);
       const log = JSON.parse(fs.readFileSync(path.join(out, 'training_log.json'), 'utf8')).entries as LogEntry[];
-      assert.deepEqual(numbers(log), numbers(uninterrupted.slice(0, 4)));
+      assert.deepEqual(numbers(log), numbers(reference.log.slice(0, 4)));
       const [a, b] = [await loadLearnedSolver(out), await loadLearnedSolver(checkpoint)];
       const [wa, wb] = [a.getWeights(), b.getWeights()];
       wa.forEach((w, i) => assert.deepEqual(w.tensor.dataSync(), wb[i].tensor.dataSync(), w.name));
@@ -262,9 +271,9 @@ describe('training', function () {
       assert.equal(latestCheckpoint(runDir)?.step, 2);
       const before = tf.memory().numTensors;
       const resumed = await trainLearnedSolver(tinyConfig('crashed'), { ...quiet, images, runDir, exportDir: false, resume: true });
-      assert.deepEqual(numbers(resumed.log), numbers(uninterrupted));
+      assert.deepEqual(numbers(resumed.log), numbers(reference.log));
       const weights = resumed.solver.getWeights();
-      weights.forEach((w, i) => assert.deepEqual(w.tensor.dataSync(), finalWeights[i], w.name));
+      weights.forEach((w, i) => assert.deepEqual(w.tensor.dataSync(), reference.weights[i], w.name));
       tf.dispose(weights.map((w) => w.tensor));
       resumed.solver.dispose();
       assert.equal(tf.memory().numTensors, before);
@@ -279,17 +288,18 @@ describe('training', function () {
       first.solver.dispose();
       assert.equal(latestCheckpoint(runDir)?.step, 3);
       const second = await trainLearnedSolver(tinyConfig('aborted'), { ...quiet, images, runDir, exportDir: false }); // resume: 'auto'
-      assert.deepEqual(numbers(second.log), numbers(uninterrupted));
+      assert.deepEqual(numbers(second.log), numbers(reference.log));
       second.solver.dispose();
     });
 
     it('refuses to resume with a different configuration, or to start over a checkpoint with resume: false', async () => {
-      const runDir = path.join(dir, 'aborted');
+      const runDir = path.join(dir, 'refuse');
+      (await trainUntilAbort(tinyConfig('refuse'), runDir, 2)).solver.dispose();
       await assert.rejects(
-        trainLearnedSolver(tinyConfig('aborted', { optimizer: { lr: 5e-3 } }), { ...quiet, images, runDir, exportDir: false }),
+        trainLearnedSolver(tinyConfig('refuse', { optimizer: { lr: 5e-3 } }), { ...quiet, images, runDir, exportDir: false }),
         /different configuration/,
       );
-      await assert.rejects(trainLearnedSolver(tinyConfig('aborted'), { ...quiet, images, runDir, exportDir: false, resume: false }), /already has a checkpoint/);
+      await assert.rejects(trainLearnedSolver(tinyConfig('refuse'), { ...quiet, images, runDir, exportDir: false, resume: false }), /already has a checkpoint/);
       await assert.rejects(trainLearnedSolver(tinyConfig('none'), { ...quiet, images, runDir: path.join(dir, 'none'), resume: true }), /no checkpoint/);
     });
 
@@ -318,25 +328,24 @@ describe('training', function () {
       second.solver.dispose();
     });
 
-    it('stops on a non-finite loss, naming the step and the batch, and keeps the last good checkpoint', async () => {
+    it('stops on a non-finite loss at step 2 (lr 1e30: step 1 finite, its update overflows), naming the batch and the step-1 checkpoint', async () => {
+      // Adam's first update moves every weight by about ±lr = ±1e30, so the second forward pass
+      // overflows to ±Infinity and their sums to NaN, deterministically; checkpointEvery: 1 makes
+      // step 1 the last good checkpoint.
       const runDir = path.join(dir, 'nan');
       const before = tf.memory().numTensors;
-      const config = tinyConfig('nan', { optimizer: { lr: 1e30, clipNorm: 0 }, schedule: { type: 'constant' }, steps: 20 });
-      let error: unknown;
-      try {
-        await trainLearnedSolver(config, { ...quiet, images, runDir, exportDir: false });
-      } catch (err) {
-        error = err;
-      }
+      const config = tinyConfig('nan', { optimizer: { lr: 1e30, clipNorm: 0 }, schedule: { type: 'constant' }, steps: 20, checkpointEvery: 1 });
+      const error = await trainLearnedSolver(config, { ...quiet, images, runDir, exportDir: false }).then(
+        () => assert.fail('training with lr 1e30 did not stop'),
+        (err: unknown) => err,
+      );
       assert.ok(error instanceof TrainingDivergedError, String(error));
-      const e = error as TrainingDivergedError;
-      assert.match(e.message, new RegExp(`training diverged at step ${e.step} \\(its batch: 2 patches drawn from sampler state \\d+, noise seed \\d+, σ·255 = \\[`));
-      assert.match(e.message, /loss = (NaN|Infinity)/);
-      const latest = latestCheckpoint(runDir);
-      if (latest) {
-        assert.ok(latest.step < e.step);
-        assert.ok(e.message.includes(`the last good checkpoint is step ${latest.step}`));
-      } else assert.ok(e.message.includes('no checkpoint was written yet'));
+      assert.equal(error.step, 2);
+      const good = path.join(runDir, 'checkpoints', 'step-000001');
+      assert.equal(error.lastCheckpoint, good);
+      assert.equal(latestCheckpoint(runDir)?.step, 1);
+      assert.match(error.message, /^training diverged at step 2 \(its batch: 2 patches drawn from sampler state \d+, \w+ seed \d+, σ·255 = \[[\d., ]+\]\): loss = NaN, gradient norm = NaN\. Stopped before the update; /);
+      assert.ok(error.message.includes(`the last good checkpoint is step 1 at ${good}`), error.message);
       assert.equal(tf.memory().numTensors, before, 'no leaks when training stops on an error');
     });
 
