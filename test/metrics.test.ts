@@ -198,7 +198,7 @@ describe('metrics errors', () => {
     assert.throws(() => psnr(a, b), /psnr: shape mismatch: x \[1, 16, 16, 3\] vs ref \[1, 16, 16, 1\]/);
     assert.throws(() => psnrPerImage(a, b), /\[1, 16, 16, 3\].*\[1, 16, 16, 1\]/);
     assert.throws(() => ssim(a, b), /ssim: shape mismatch: x \[1, 16, 16, 3\] vs ref \[1, 16, 16, 1\]/);
-    assert.throws(() => srMetrics(a, b, 2), /srMetrics: shape mismatch: x \[1, 16, 16, 3\] vs ref \[1, 16, 16, 1\]/);
+    assert.throws(() => srMetrics(a, b, 2), /srMetrics: the SR image is 16×16 \(shape \[1, 16, 16, 3\]\) but the HR image is 16×16 \(shape \[1, 16, 16, 1\]\), scale 2: they differ in rank, batch or channels/);
     tf.dispose([a, b]);
   });
 

@@ -5,13 +5,13 @@
  */
 import { tf } from '../engine/tf';
 import { NamedImage, SrPair } from '../io/datasets';
+import { mean } from '../metrics/mean';
 import { progress } from '../report/progress';
 import { MEASURED, ResultRow } from '../report/tables';
 import { IterationRecord } from '../solvers/classical/history';
 import { Quality, RestorationTask, TvSettings } from './tasks';
 import { ClassicalSolverName, ClassicalSolverOptions, SOLVER_LABELS } from './tv';
 
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 // ---------------------------------------------------------------------------------------------
 // λ search

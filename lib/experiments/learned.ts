@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../engine/tf';
+import { mean } from '../metrics/mean';
 import { modelsDir, projectPath, resultsDir } from '../io/paths';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { psnrPerImage } from '../metrics/psnr';
@@ -24,8 +25,6 @@ import { Example } from './classical';
 import { comparisonGridRows } from './figures';
 import { to8bit } from './sr';
 import { Quality, RestorationTask } from './tasks';
-
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 /** What `train.json` of an exported model records (written by `exportTrainedModel`). */
 export type TrainInfo = TrainRecord;

@@ -1,7 +1,9 @@
 /**
- * A small decoder for uncompressed Windows BMP files (24- and 32-bit BI_RGB, 8-bit paletted),
- * which sharp/libvips cannot read. The T91 super-resolution training set ships as 24-bit BMP.
+ * A small decoder for uncompressed Windows BMP files (24- and 32-bit BI_RGB, 32-bit BI_BITFIELDS
+ * in B, G, R order, 8-bit paletted), which sharp/libvips cannot read. The T91 super-resolution training set ships as 24-bit BMP.
  */
+
+const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
 /** Decoded RGB pixels, HWC order, top row first. */
 export interface DecodedBmp {
@@ -11,8 +13,9 @@ export interface DecodedBmp {
 }
 
 /**
- * Decodes a BMP file's bytes to 8-bit RGB; an unsupported or truncated file is an error that
- * names `file` and what is wrong.
+ * Decodes a BMP file's bytes to 8-bit RGB (a 32-bit file's fourth byte is ignored); an
+ * unsupported, truncated or inconsistent file (e.g. a palette index past the palette) is an error
+ * that names `file` and what is wrong.
  * @example
  * const { data, width, height } = decodeBmp(fs.readFileSync('data/sr/train/T91/t1.bmp'), 't1.bmp');
  */
@@ -36,10 +39,24 @@ export function decodeBmp(bytes: Uint8Array, file = 'BMP'): DecodedBmp {
   const bottomUp = rawHeight > 0;
   const stride = Math.ceil((width * bpp) / 32) * 4;
   if (offset + stride * height > bytes.length) fail(`truncated: ${bytes.length} bytes, pixel data needs ${offset + stride * height}`);
+  if (compression === 3) {
+    // BI_BITFIELDS: only the usual B, G, R byte order (masks after the 40-byte header part)
+    if (bytes.length < 66) fail('truncated: no room for the BI_BITFIELDS masks');
+    const [r, g, b] = [view.getUint32(54, true), view.getUint32(58, true), view.getUint32(62, true)];
+    if (r !== 0x00ff0000 || g !== 0x0000ff00 || b !== 0x000000ff) {
+      fail(`BI_BITFIELDS masks R ${hex(r)}, G ${hex(g)}, B ${hex(b)} are not supported (only 0x00ff0000, 0x0000ff00, 0x000000ff)`);
+    }
+  }
   let palette: Uint8Array | undefined;
+  let colors = 0;
   if (bpp === 8) {
-    const colors = view.getUint32(46, true) || 256;
-    palette = bytes.subarray(14 + headerSize, 14 + headerSize + 4 * colors);
+    colors = view.getUint32(46, true) || 256;
+    if (colors > 256) fail(`palette of ${colors} colors (an 8-bit BMP has at most 256)`);
+    const start = 14 + headerSize;
+    if (start + 4 * colors > Math.min(offset, bytes.length)) {
+      fail(`truncated palette: ${colors} colors need bytes ${start}..${start + 4 * colors} but the pixel data start at ${offset}`);
+    }
+    palette = bytes.subarray(start, start + 4 * colors);
   }
   const data = new Uint8Array(width * height * 3);
   const step = bpp / 8;
@@ -48,7 +65,9 @@ export function decodeBmp(bytes: Uint8Array, file = 'BMP'): DecodedBmp {
     for (let x = 0; x < width; x++) {
       const o = (y * width + x) * 3;
       if (palette) {
-        const p = bytes[row + x] * 4;
+        const index = bytes[row + x];
+        if (index >= colors) fail(`pixel (${x}, ${y}) has palette index ${index} but the palette has ${colors} colors`);
+        const p = index * 4;
         data[o] = palette[p + 2];
         data[o + 1] = palette[p + 1];
         data[o + 2] = palette[p];

@@ -240,19 +240,35 @@ export interface SrPair {
 /**
  * Loads the HR/LR pairs of Set5 or Set14 at a scale (2, 3, 4). Each pair keeps its file's own
  * channels: Set14 has a gray image (img_003), which stays gray, as the published numbers measure it.
+ * @throws if a pair's channels differ or its HR size is not its LR size times the scale (naming
+ * both files, their sizes and the scale); nothing stays loaded then
+ * @example
+ * const pairs = await loadSrPairs('Set5', 4); // [{ name: 'img_001', hr: [1, 512, 512, 3], lr: [1, 128, 128, 3] }, …]
  */
 export async function loadSrPairs(name: 'Set5' | 'Set14', scale: number, options: { limit?: number } = {}): Promise<SrPair[]> {
   const hrFiles = listImages(name, { scale, kind: 'HR', limit: options.limit });
   const pairs: SrPair[] = [];
-  for (const hrFile of hrFiles) {
-    const lrFile = hrFile.replace(/_HR(\.[a-z]+)$/i, '_LR$1');
-    const hr = await readImage(hrFile);
-    const lr = await readImage(lrFile);
-    if (hr.shape[3] !== lr.shape[3]) {
-      tf.dispose([hr, lr]);
-      throw new Error(`loadSrPairs: ${hrFile} has ${hr.shape[3]} channels but its LR file ${lrFile} has ${lr.shape[3]}`);
+  try {
+    for (const hrFile of hrFiles) {
+      const lrFile = hrFile.replace(/_HR(\.[a-z]+)$/i, '_LR$1');
+      const hr = await readImage(hrFile);
+      const lr = await readImage(lrFile);
+      pairs.push({ name: path.basename(hrFile).replace(/_SRF_\d+_HR\.[a-z]+$/i, ''), hr, lr });
+      if (hr.shape[3] !== lr.shape[3]) {
+        throw new Error(`loadSrPairs: ${hrFile} has ${hr.shape[3]} channels but its LR file ${lrFile} has ${lr.shape[3]}`);
+      }
+      const [, hh, hw] = hr.shape;
+      const [, lh, lw] = lr.shape;
+      if (hh !== lh * scale || hw !== lw * scale) {
+        throw new Error(
+          `loadSrPairs: ${name} x${scale}: the HR image ${hrFile} is ${hh}×${hw} but its LR file ${lrFile} is ${lh}×${lw}, ` +
+            `which at scale ${scale} stands for ${lh * scale}×${lw * scale} (the HR must be the LR size times the scale)`,
+        );
+      }
     }
-    pairs.push({ name: path.basename(hrFile).replace(/_SRF_\d+_HR\.[a-z]+$/i, ''), hr, lr });
+  } catch (err) {
+    for (const p of pairs) tf.dispose([p.hr, p.lr]); // nothing half-loaded is left behind
+    throw err;
   }
   return pairs;
 }

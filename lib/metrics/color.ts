@@ -7,7 +7,8 @@
  * (Y ∈ [16, 235]), i.e. `Y / 255` on the 0..1 scale (Y ∈ [16/255, 235/255]).
  */
 import { tf } from '../engine/tf';
-import { assertSameShape, formatShape, toImageBatch64 } from './images';
+import { formatShape, toImageBatch64 } from './images';
+import { mean } from './mean';
 import { psnrOfArrays } from './psnr';
 import { ssimPlane, SsimOptions } from './ssim';
 
@@ -66,6 +67,31 @@ export function shave<T extends tf.Tensor3D | tf.Tensor4D>(x: T, border: number)
   return tf.slice(x, begin, size) as T;
 }
 
+/**
+ * Throws unless the SR and HR images have the same shape, naming the likely cause: an HR size
+ * that is not a multiple of the scale (its LR is `⌊H/s⌋ × ⌊W/s⌋`, whose upscaling is smaller than
+ * the HR), or a different number of channels or images.
+ */
+function checkSrSizes(sr: tf.Tensor, hr: tf.Tensor, scale: number): void {
+  const a = sr.shape;
+  const b = hr.shape;
+  if (a.length === b.length && a.every((d, i) => d === b[i])) return;
+  const hw = (s: number[]) => (s.length >= 3 ? s.slice(s.length - 3, s.length - 1) : s);
+  const [sh, sw] = hw(a);
+  const [hh, hwid] = hw(b);
+  const sizes = `the SR image is ${sh}×${sw} (shape ${formatShape(a)}) but the HR image is ${hh}×${hwid} (shape ${formatShape(b)}), scale ${scale}`;
+  if (a.length !== b.length || (sh === hh && sw === hwid)) {
+    throw new Error(`srMetrics: ${sizes}: they differ in rank, batch or channels`);
+  }
+  const lh = Math.floor(hh / scale);
+  const lw = Math.floor(hwid / scale);
+  const cause =
+    hh % scale || hwid % scale
+      ? `the HR size is not a multiple of ${scale}: its LR is ${lh}×${lw}, which upscales to ${lh * scale}×${lw * scale}; crop the HR to a multiple of the scale (modcrop)`
+      : `an LR of ${lh}×${lw} upscaled ×${scale} gives ${hh}×${hwid}, so the SR did not come from this HR's LR at this scale`;
+  throw new Error(`srMetrics: ${sizes}: ${cause}`);
+}
+
 /** Options of {@link srMetrics}; every choice of the protocol is explicit here. */
 export interface SrMetricsOptions {
   /** Pixels cropped from each side before measuring; default: `scale`. */
@@ -120,14 +146,15 @@ export interface SrMetricsResult {
  * @param hr ground-truth images, same shape
  * @param scale the upscaling factor (the default shave)
  * @param options see {@link SrMetricsOptions}
- * @throws if the shapes differ, c is not 1 or 3, or the shave leaves an image smaller than the SSIM window
+ * @throws if the shapes differ (naming the SR and HR sizes, the scale and the likely cause), c is not
+ * 1 or 3, or the shave leaves an image smaller than the SSIM window
  * @example
  * const hr = await readImage('Set5/x2/img_001_SRF_2_HR.png');
  * const { psnr, ssim } = srMetrics(model.predict(lr), hr, 2); // Y channel, 2 pixels shaved
  */
 export function srMetrics(sr: tf.Tensor, hr: tf.Tensor, scale: number, options: SrMetricsOptions = {}): SrMetricsResult {
-  assertSameShape('srMetrics', sr, hr);
   if (!Number.isInteger(scale) || scale < 1) throw new Error(`srMetrics: scale must be an integer >= 1, got ${scale}`);
+  checkSrSizes(sr, hr, scale);
   const border = options.shave ?? scale;
   if (!Number.isInteger(border) || border < 0) throw new Error(`srMetrics: shave must be an integer >= 0, got ${border}`);
   const range = options.range ?? 255;
@@ -184,6 +211,5 @@ export function srMetrics(sr: tf.Tensor, hr: tf.Tensor, scale: number, options: 
     for (let c = 0; c < outC; c++) s += ssimPlane(pa[c], pb[c], oh, ow, ssimOptions);
     ssims.push(s / outC);
   }
-  const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
   return { psnr: mean(psnrs), ssim: mean(ssims), psnrPerImage: psnrs, ssimPerImage: ssims };
 }

@@ -10,5 +10,6 @@
 export * from './psnr';
 export * from './ssim';
 export * from './color';
+export * from './mean';
 export type { ImageBatch64 } from './images';
 export { toImageBatch64, assertSameShape, formatShape } from './images';

@@ -23,10 +23,8 @@ export function median(v: readonly number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Arithmetic mean. */
-export function mean(v: readonly number[]): number {
-  return v.reduce((a, b) => a + b, 0) / v.length;
-}
+/** Arithmetic mean (the library's one helper). */
+export { mean } from '../../lib/metrics/mean';
 
 /** Rounds to 0.1 (ms in JSON output). */
 export function round1(v: number): number {
