@@ -1,6 +1,7 @@
 import { strict as assert } from 'assert';
 import { tf } from '../lib/engine/tf';
-import { dilateFilter, registerWasmKernels, wasmKernelsRegistered } from '../lib/engine/kernels';
+import { biasAddGradWasm, dilateFilter, registerWasmKernels, wasmKernelsRegistered } from '../lib/engine/kernels';
+import { addBias, biasAddGrad, convBias } from '../lib/engine/ops';
 import { Case, Pad, Shape4, randomValues, relErr, size } from './helpers/conv_cases';
 
 // Gradients of conv2d on the wasm backend (kernels of lib/engine/kernels) against the 'cpu'
@@ -253,5 +254,167 @@ describe('wasm conv2d gradient kernels', function () {
     assert.ok(Number.isFinite(last) && last < 0.5 * initial, `loss ${initial} -> ${last}`);
     opt.dispose();
     tf.dispose([xs, target, ...teacher, ...params]);
+  });
+});
+
+describe('BiasAddGrad kernel and the FusedConv2D gradient (the engine ops convBias / addBias)', function () {
+  this.timeout(300000);
+  let previous = '';
+
+  before(async () => {
+    require('@tensorflow/tfjs-backend-wasm');
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'), 'wasm backend failed to initialise');
+    await tf.ready();
+    registerWasmKernels();
+  });
+
+  after(async () => {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  });
+
+  /** Runs the wasm kernel function itself (whatever is registered), as a Tensor. */
+  function runBiasAddGradWasm(dy: tf.Tensor): tf.Tensor {
+    const info = biasAddGradWasm({ inputs: { dy }, backend: tf.backend() });
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+
+  it('the wasm BiasAddGrad kernel equals tf.sum over every axis but the last (rank 1 to 4, empty), leaking nothing', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const shapes: number[][] = [[5], [7, 3], [2, 5, 4], [8, 32, 32, 32], [2, 3, 1, 17], [0, 4, 4, 3], [2, 2, 0]];
+    for (const shape of shapes) {
+      const values = randomValues(size(shape), 70 + shape.length);
+      const c = shape[shape.length - 1];
+      const want = new Float64Array(c); // reference: a plain double-precision loop
+      values.forEach((v, i) => (want[i % c] += v));
+      const dy = tf.tensor(values, shape);
+      const ids = backend.numDataIds();
+      const got = runBiasAddGradWasm(dy);
+      assert.equal(backend.numDataIds(), ids + 1, `[${shape}]: only the result stays allocated`);
+      assert.deepEqual(got.shape, [c]);
+      const e = relErr((await got.data()) as Float32Array, want);
+      assert.ok(e < 1e-5, `[${shape}]: rel err ${e.toExponential(2)}`);
+      tf.dispose([dy, got]);
+    }
+  });
+
+  it('biasAddGrad is differentiable: its gradient broadcasts the incoming [C] gradient over dy', async () => {
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const dy = tf.tensor4d(randomValues(2 * 3 * 4 * 5, 81), [2, 3, 4, 5]);
+      const r = tf.tensor1d([1, -2, 3, 0.5, 4]);
+      const g = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(biasAddGrad(d), r)))(dy);
+      const want = tf.tidy(() => tf.mul(tf.onesLike(dy), r));
+      assert.ok(relErr((await g.data()) as Float32Array, (await want.data()) as Float32Array) < 1e-6, backend);
+      tf.dispose([dy, r, g, want]);
+    }
+    await tf.setBackend('wasm');
+  });
+
+  /** Values and gradients (x, W, b) of sum(r · (conv(x, W) + b)) through convBias, or through tf.conv2d + tf.add. */
+  async function biasedConv(backend: string, c: { x: Shape4; w: Shape4; stride: number; dilation: number }, seed: number, viaOp: boolean): Promise<Float32Array[]> {
+    await tf.setBackend(backend);
+    const x = tf.tensor4d(randomValues(size(c.x), seed), c.x);
+    const w = tf.tensor4d(randomValues(size(c.w), seed + 1), c.w);
+    const b = tf.tensor1d(randomValues(c.w[3], seed + 2));
+    const conv = (a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor): tf.Tensor4D =>
+      viaOp
+        ? convBias(a as tf.Tensor4D, k as tf.Tensor4D, bias, c.dilation, c.stride)
+        : (tf.add(c.dilation > 1 ? tf.conv2d(a as tf.Tensor4D, dilateFilter(k as tf.Tensor4D, c.dilation, c.dilation), c.stride, 'same') : tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, c.stride, 'same'), bias) as tf.Tensor4D);
+    const y = conv(x, w, b);
+    const r = tf.tensor4d(randomValues(size(y.shape), seed + 3), y.shape as Shape4);
+    const grads = tf.grads((a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) => tf.sum(tf.mul(conv(a, k, bias), r)))([x, w, b]);
+    const out = [y, ...grads];
+    const values = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose([x, w, b, r, ...out]);
+    return values;
+  }
+
+  it('convBias (FusedConv2D + registered gradients) equals conv2d + add on cpu: values and dx, dW, db for dilation 1/2 and stride 2, on wasm and cpu', async () => {
+    const cases = [
+      { x: [2, 9, 8, 3] as Shape4, w: [3, 3, 3, 5] as Shape4, stride: 1, dilation: 1 },
+      { x: [2, 9, 8, 3] as Shape4, w: [3, 3, 3, 5] as Shape4, stride: 1, dilation: 2 },
+      { x: [2, 9, 8, 3] as Shape4, w: [3, 3, 3, 5] as Shape4, stride: 2, dilation: 1 },
+      { x: [1, 12, 10, 2] as Shape4, w: [5, 5, 2, 4] as Shape4, stride: 1, dilation: 1 },
+    ];
+    for (let n = 0; n < cases.length; n++) {
+      const c = cases[n];
+      // Reference: tfjs' own cpu kernels and gradients of an undilated conv (dilation built into the filter).
+      const want = await biasedConv('cpu', c, 400 + 10 * n, false);
+      for (const backend of ['wasm', 'cpu']) {
+        const got = await biasedConv(backend, c, 400 + 10 * n, true);
+        ['y', 'dx', 'dW', 'db'].forEach((name, i) => {
+          const e = relErr(got[i], want[i]);
+          assert.ok(e < 1e-4, `${backend} x[${c.x}] w[${c.w}] stride ${c.stride} dilation ${c.dilation}: ${name} rel err ${e.toExponential(2)}`);
+        });
+      }
+    }
+    await tf.setBackend('wasm');
+  });
+
+  it('convBias: second-order gradients match cpu (dilation 1 and 2)', async () => {
+    for (const dilation of [1, 2]) {
+      const res: Float32Array[] = [];
+      for (const backend of ['wasm', 'cpu']) {
+        await tf.setBackend(backend);
+        const x = tf.tensor4d(randomValues(2 * 9 * 8 * 3, 91), [2, 9, 8, 3]);
+        const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 92), [3, 3, 3, 4]);
+        const b = tf.tensor1d(randomValues(4, 93));
+        const g = tf.tidy(() =>
+          tf.grad((k: tf.Tensor) => {
+            const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.square(convBias(a as tf.Tensor4D, k as tf.Tensor4D, b, dilation))))(x);
+            return tf.sum(tf.square(gx));
+          })(w),
+        );
+        res.push((await g.data()) as Float32Array);
+        tf.dispose([x, w, b, g]);
+      }
+      const e = relErr(res[0], res[1]);
+      assert.ok(e < 1e-4, `dilation ${dilation}: rel err ${e.toExponential(2)}`);
+    }
+    await tf.setBackend('wasm');
+  });
+
+  it('convBias and addBias leak no tensors or wasm memory (forward and gradients)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor4d(randomValues(2 * 9 * 8 * 3, 1), [2, 9, 8, 3]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]);
+    const b = tf.tensor1d(randomValues(4, 3));
+    const run = (dilation: number, stride: number) =>
+      tf.tidy(() => {
+        const gs = tf.grads((a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) =>
+          tf.sum(tf.square(addBias(convBias(a as tf.Tensor4D, k as tf.Tensor4D, bias, dilation, stride), bias))),
+        )([x, w, b]);
+        gs.forEach((g) => g.dataSync());
+      });
+    for (const [dilation, stride] of [[1, 1], [2, 1], [1, 2]]) {
+      run(dilation, stride); // warm-up
+      const tensors = tf.memory().numTensors;
+      const ids = backend.numDataIds();
+      for (let i = 0; i < 3; i++) run(dilation, stride);
+      assert.equal(tf.memory().numTensors, tensors, `tensors leaked: dilation ${dilation} stride ${stride}`);
+      assert.equal(backend.numDataIds(), ids, `wasm buffers leaked: dilation ${dilation} stride ${stride}`);
+    }
+    tf.dispose([x, w, b]);
+  });
+
+  it('convBias names both shapes when the channels disagree', () => {
+    const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const w = tf.zeros([3, 3, 2, 5]) as tf.Tensor4D;
+    const b = tf.zeros([5]);
+    assert.throws(() => convBias(x, w, b), /convBias: input \[1,4,4,3\].*filter \[3,3,2,5\]/);
+    tf.dispose([x, w, b]);
+  });
+
+  it('the FusedConv2D gradient refuses a non-linear activation, naming its file', () => {
+    const x = tf.tensor4d(randomValues(1 * 5 * 5 * 2, 5), [1, 5, 5, 2]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 2 * 3, 6), [3, 3, 2, 3]);
+    const b = tf.zeros([3]);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+    const f = (a: tf.Tensor) => tf.sum(tf.engine().runKernel('FusedConv2D', { x: a, filter: w, bias: b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+    assert.throws(() => tf.grad(f)(x), /FusedConv2D gradient: activation 'relu'.*fused_conv2d_grad\.ts/);
+    tf.dispose([x, w, b]);
   });
 });

@@ -22,6 +22,8 @@
 import { tf } from '../tf';
 import { conv2dBackpropFilterWasm } from './conv2d_backprop_filter';
 import { conv2dBackpropInputWasm } from './conv2d_backprop_input';
+import { biasAddGradGradConfig } from './bias_add_grad';
+import { fusedConv2dGradConfig } from './fused_conv2d_grad';
 import { WASM, pair } from './wasm_util';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -156,9 +158,13 @@ export const conv2dBackpropFilterGradConfig: tf.GradConfig = {
   },
 };
 
-/** Registers the three gradient configs above (global, idempotent). */
+/**
+ * Registers the three gradient configs above, and those of `FusedConv2D` (linear: the `Conv2D`
+ * gradient plus the bias gradient, `fused_conv2d_grad.ts`) and of `BiasAddGrad`
+ * (`bias_add_grad.ts`), which tfjs-core lacks. Global, idempotent.
+ */
 export function registerConvGradients(): void {
-  for (const config of [conv2dGradConfig, conv2dBackpropInputGradConfig, conv2dBackpropFilterGradConfig]) {
+  for (const config of [conv2dGradConfig, conv2dBackpropInputGradConfig, conv2dBackpropFilterGradConfig, fusedConv2dGradConfig, biasAddGradGradConfig]) {
     if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   }
 }

@@ -7,13 +7,17 @@
  * - `Conv2DBackpropInput` (the backend's own is a scalar C++ loop): one XNNPACK forward conv with
  *   the flipped filter, polyphase for strides > 1, see `conv2d_backprop_input.ts`. Also makes
  *   `tf.conv2dTranspose` fast.
+ * - `BiasAddGrad` (the gradient of a per-channel bias, `Σ dy` over all axes but the channels):
+ *   one XNNPACK matrix product, see `bias_add_grad.ts`.
  * - Gradients of `Conv2D` (and of the two kernels above) that support dilation, see
- *   `conv2d_grad.ts`.
+ *   `conv2d_grad.ts`, and of `FusedConv2D` with a linear activation (tfjs-core has none), see
+ *   `fused_conv2d_grad.ts`: what lets `lib/engine/ops` run a biased convolution as one kernel.
  *
  * Everything heavy runs in XNNPACK through the backend's own `Conv2D` kernel; the glue is wasm
  * `Transpose` / `Slice` plus small JS loops over filter-sized data.
  */
 import { tf } from '../tf';
+import { biasAddGradConfig, biasAddGradWasm } from './bias_add_grad';
 import { conv2dBackpropFilterConfig, conv2dBackpropFilterWasm } from './conv2d_backprop_filter';
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from './conv2d_backprop_input';
 import { registerConvGradients } from './conv2d_grad';
@@ -31,6 +35,8 @@ export {
   dilatedKernelsActive,
   dilateFilter,
 } from './conv2d_grad';
+export { BIAS_ADD_GRAD, biasAddGrad, biasAddGradConfig, biasAddGradGradConfig, biasAddGradWasm } from './bias_add_grad';
+export { fusedConv2dGradConfig } from './fused_conv2d_grad';
 export { WasmScope, wasmKernel } from './wasm_util';
 export type { WasmBackendLike } from './wasm_util';
 
@@ -57,8 +63,9 @@ function install(config: tf.KernelConfig): void {
 
 /**
  * Registers the kernels of this folder for the `wasm` backend (replacing `Conv2DBackpropInput`,
- * adding `Conv2DBackpropFilter`) and the dilation-aware conv gradients. Idempotent; call it after
- * the wasm backend is registered (the engine does, when it picks wasm).
+ * adding `Conv2DBackpropFilter` and `BiasAddGrad`) and the conv gradients (dilation-aware
+ * `Conv2D`, `FusedConv2D`, `BiasAddGrad`). Idempotent; call it after the wasm backend is
+ * registered (the engine does, when it picks wasm).
  * @example
  * require('@tensorflow/tfjs-backend-wasm');
  * await tf.setBackend('wasm');
@@ -68,6 +75,7 @@ function install(config: tf.KernelConfig): void {
 export function registerWasmKernels(): void {
   install(conv2dBackpropFilterConfig);
   install(conv2dBackpropInputConfig);
+  install(biasAddGradConfig);
   registerConvGradients();
 }
 
@@ -75,6 +83,7 @@ export function registerWasmKernels(): void {
 export function wasmKernelsRegistered(): boolean {
   return (
     tf.getKernel('Conv2DBackpropFilter', WASM)?.kernelFunc === (conv2dBackpropFilterWasm as unknown as tf.KernelFunc) &&
-    tf.getKernel('Conv2DBackpropInput', WASM)?.kernelFunc === (conv2dBackpropInputWasm as unknown as tf.KernelFunc)
+    tf.getKernel('Conv2DBackpropInput', WASM)?.kernelFunc === (conv2dBackpropInputWasm as unknown as tf.KernelFunc) &&
+    tf.getKernel(biasAddGradConfig.kernelName, WASM)?.kernelFunc === (biasAddGradWasm as unknown as tf.KernelFunc)
   );
 }

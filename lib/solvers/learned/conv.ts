@@ -7,88 +7,13 @@
  * as in `nn.ConvTranspose2d` (whose weight is `[c_in, c_out, k, k]` and whose fan-in PyTorch reads
  * from dimension 1), `fan_in = c_out·k·k` for a transposed convolution.
  */
-import { nativeKernelsActive } from '../../engine/native';
+import { addBias, biasAddGrad, convBias } from '../../engine/ops';
 import { tf } from '../../engine/tf';
 import { ParamSet } from './params';
 
-/**
- * `y + b` for a bias `b` `[C]` broadcast along the channels of `y` `[..., C]`, with a faster bias
- * gradient than tfjs's broadcast-add gradient `sum(dy, [0, 1, 2])`, which the wasm backend runs
- * as a transpose followed by a reduction (~0.9 ms for a `[8, 32, 32, 32]` gradient): see
- * {@link biasGradient}. Same values up to float32 summation order.
- * @example
- * const y = addBias(tf.conv2d(x, kernel, 1, 'same'), bias); // [b, h, w, c_out]
- */
-export function addBias<T extends tf.Tensor>(y: T, bias: tf.Tensor): T {
-  // Anything but a per-channel bias of matching size: the plain broadcast add.
-  if (bias.rank !== 1 || y.rank < 1 || y.shape[y.rank - 1] !== bias.size || y.dtype !== 'float32') return tf.add(y, bias) as T;
-  return biasAddOp(y, bias) as T;
-}
-
-const biasAddOp = tf.customGrad(((y: tf.Tensor, bias: tf.Tensor) => ({
-  value: tf.add(y, bias),
-  gradFunc: (dy: tf.Tensor) => [tf.reshape(dy, y.shape), biasGradient(dy)],
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as (y: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
-
-/**
- * `Σ dy` over every axis but the last: `[..., C] → [C]`. With the native oneDNN convolutions
- * active (`lib/engine/native`), as the weight gradient of a 1×1 convolution of a ones image
- * (a oneDNN reduction, ~0.08 ms for `[8, 32, 32, 32]`); on plain wasm as `dyᵀ·1` (~0.5 ms; the
- * ones operand is the one XNNPACK packs); elsewhere `tf.sum`.
- */
-export function biasGradient(dy: tf.Tensor): tf.Tensor1D {
-  const c = dy.shape[dy.rank - 1];
-  const m = dy.size / c;
-  return tf.tidy(() => {
-    if (nativeKernelsActive()) {
-      const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, filterShape: [1, 1, 1, c] };
-      const inputs = { x: tf.ones([1, 1, m, 1]), dy: tf.reshape(dy, [1, 1, m, c]) };
-      return tf.reshape(tf.engine().runKernel('Conv2DBackpropFilter', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor, [c]);
-    }
-    if (tf.getBackend() === 'wasm') return tf.reshape(tf.matMul(tf.reshape(dy, [m, c]), tf.ones([m, 1]), true, false), [c]);
-    return tf.sum(tf.reshape(dy, [m, c]), 0);
-  });
-}
-
-/**
- * `conv2d(x, w, stride 1, 'same', dilation) + b`. With the native oneDNN convolutions active
- * (`lib/engine/native`) the forward is one `FusedConv2D` (the bias added inside oneDNN, no
- * separate broadcast add) and the gradients are the native `Conv2DBackpropInput` /
- * `Conv2DBackpropFilter` kernels plus {@link biasGradient}, the kernels the engine's own
- * `Conv2D` gradient runs there; otherwise `tf.conv2d` + {@link addBias}.
- * @param x `[b, h, w, c_in]`
- * @param w `[k, k, c_in, c_out]`
- * @param b `[c_out]`
- * @param dilation dilation rate (default 1)
- * @returns `[b, h, w, c_out]`
- */
-export function convBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor, dilation = 1): tf.Tensor4D {
-  if (!nativeKernelsActive() || x.dtype !== 'float32' || b.rank !== 1 || b.size !== w.shape[3]) {
-    return addBias(tf.conv2d(x, w, 1, 'same', 'NHWC', dilation), b);
-  }
-  let op = convBiasOps.get(dilation);
-  if (!op) convBiasOps.set(dilation, (op = makeConvBiasOp(dilation)));
-  return op(x, w, b) as tf.Tensor4D;
-}
-
-const convBiasOps = new Map<number, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
-
-function makeConvBiasOp(dilations: number): (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor {
-  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations };
-  const run = (name: string, inputs: tf.NamedTensorMap, extra: object): tf.Tensor =>
-    tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
-  return tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x, w]);
-    return {
-      value: run('FusedConv2D', { x, filter: w, bias: b }, { activation: 'linear' }),
-      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
-        run('Conv2DBackpropInput', { dy, filter: ws }, { inputShape: xs.shape }),
-        run('Conv2DBackpropFilter', { x: xs, dy }, { filterShape: ws.shape }),
-        biasGradient(dy),
-      ],
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-}
+// The biased convolution and the bias add are engine ops (lib/engine/ops): registered kernels and
+// gradients pick the implementation per backend (native oneDNN, wasm, cpu), never this layer.
+export { addBias, biasAddGrad, convBias };
 
 /**
  * Geometry of a {@link Conv2d}.
@@ -155,9 +80,7 @@ export class Conv2d {
         const y = tf.conv2dTranspose(x, this.kernel as tf.Tensor4D, [b, ho, wo, outChannels], stride, 'same'); // [b, h', w', c_out]
         return addBias(y, this.bias);
       }
-      if (stride === 1) return convBias(x, this.kernel as tf.Tensor4D, this.bias, dilation); // [b, h, w, c_out]
-      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, stride, 'same', 'NHWC', dilation); // [b, h/s, w/s, c_out]
-      return addBias(y, this.bias);
+      return convBias(x, this.kernel as tf.Tensor4D, this.bias, dilation, stride); // [b, ⌈h/s⌉, ⌈w/s⌉, c_out]
     });
   }
 
@@ -172,8 +95,8 @@ export class Conv2d {
    * @param count number of output channels
    */
   applyOutputs(x: tf.Tensor4D, start: number, count: number): tf.Tensor4D {
-    if (this.spec.stride > 1) return tf.tidy(() => addBias(this.convOutputs(x, start, count), this.biasOutputs(start, count)));
-    return tf.tidy(() => convBias(x, this.kernelOutputs(start, count), this.biasOutputs(start, count), this.spec.dilation));
+    const { stride, dilation } = this.spec;
+    return tf.tidy(() => convBias(x, this.kernelOutputs(start, count), this.biasOutputs(start, count), dilation, stride)); // [b, ⌈h/s⌉, ⌈w/s⌉, count]
   }
 
   /**
