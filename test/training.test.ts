@@ -115,10 +115,10 @@ describe('training', function () {
     });
 
     it('config errors name the field', () => {
-      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), steps: 0 }), /steps must be a positive integer/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), steps: 0 }), /steps: must be a positive integer/);
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), noise: { sigmaMin: 0 } }), /noise needs 0 < sigmaMin/);
-      assert.throws(() => resolveTrainConfig({ ...tinyConfig('bad name!') }), /name must be a file-safe string/);
-      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind must be 'rim' or 'lgd'/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('bad name!') }), /name: must be a file-safe string/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind: must be 'rim' or 'lgd'/);
     });
 
     it('the shipped configs are valid', () => {
@@ -157,9 +157,9 @@ describe('training', function () {
       const clean = tf.tidy(() => tf.add(0.5, tf.mul(0.3, tf.sin(tf.mul(tf.range(0, 2 * 64), 0.3)))).reshape([2, 8, 8, 1])) as tf.Tensor4D;
       const noisy = blindNoise(clean, 25, 25, 1);
       const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
-      const first = trainStep(rim, optimizer, clean, noisy.y, problem, { lr: 1e-3, clipNorm: 0 });
+      const first = trainStep(rim, optimizer, [{ clean, y: noisy.y, likelihood: noisy.likelihood, describe: 'bench' }], { lr: 1e-3, clipNorm: 0 });
       const before = tf.memory().numTensors;
-      const second = trainStep(rim, optimizer, clean, noisy.y, problem, { lr: 1e-3, clipNorm: 0 });
+      const second = trainStep(rim, optimizer, [{ clean, y: noisy.y, likelihood: noisy.likelihood, describe: 'bench' }], { lr: 1e-3, clipNorm: 0 });
       assert.equal(tf.memory().numTensors, before, 'no tensors survive a step (after Adam created its moments)');
       assert.ok(first.applied && second.applied);
       assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);

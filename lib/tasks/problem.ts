@@ -2,12 +2,12 @@
  * A variational restoration problem: minimise `f(x) = L(y, x) + φ(x)` over images `x`, optionally
  * subject to a box constraint `lo ≤ x ≤ hi`.
  */
-import { tf } from '../../engine/tf';
-import { checkMeasurement } from '../../likelihoods/shapes';
-import { Likelihood } from '../../likelihoods/types';
-import { assertNhwc, formatShape } from '../../operators/linear';
-import { Operator } from '../../operators/types';
-import { Prior } from '../../priors/types';
+import { tf } from '../engine/tf';
+import { checkMeasurement } from '../likelihoods/shapes';
+import { Likelihood } from '../likelihoods/types';
+import { assertNhwc, formatShape } from '../operators/linear';
+import { Operator } from '../operators/types';
+import { Prior } from '../priors/types';
 
 /**
  * What {@link createProblem} needs.

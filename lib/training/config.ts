@@ -1,7 +1,11 @@
 /**
- * The configuration of a training run (the JSON files in `configs/`), its defaults and checks.
+ * The configuration of a training run (the JSON files in `configs/`): one strict schema (zod) per
+ * kind of section, so an unknown or misspelt key is an error that names its path, and every
+ * default is filled in before the resume key is computed.
  */
+import { z } from 'zod';
 import { LearnedSolverConfig } from '../solvers/learned/factory';
+import { formatIssues, resolveTask } from '../tasks/registry';
 
 /** Learning-rate schedules. */
 export type ScheduleConfig =
@@ -10,6 +14,9 @@ export type ScheduleConfig =
   | { type: 'step'; every: number; gamma: number; warmup?: number }
   /** `minLr + ½(lr − minLr)(1 + cos(π · step / steps))`. */
   | { type: 'cosine'; minLr: number; warmup?: number };
+
+/** A config's task: `kind` (a registered task, see `lib/tasks`) and its parameters with defaults. */
+export type TaskConfig = { kind: string } & Record<string, unknown>;
 
 /**
  * A training run. Everything that changes the numbers is here, so a run folder's `config.json`
@@ -20,22 +27,22 @@ export type ScheduleConfig =
 export interface TrainConfig {
   /** Run name: the run folder `results/runs/<name>` and the export `results/models/<name>`. */
   name: string;
-  /** The learned solver (`kind` 'rim' or 'lgd', plus its fields). `channels` follows the data set. */
+  /** The learned solver (`kind` 'rim' or 'lgd', plus its fields). `channels` follows the data and the task. */
   model: LearnedSolverConfig;
   data: {
-    /** 'Train400' (gray, 400 180×180) or 'BSD400' (color); any training set of `lib/io`. */
-    dataset: string;
+    /** 'Train400' (gray, 400 180×180), 'BSD400' (color), 'T91', or a list of training sets (patches drawn from their union). */
+    dataset: string | string[];
     /** 1 (gray) or 3 (color); default: the set's own. */
     channels?: 1 | 3;
     patchSize: number;
     batchSize: number;
     /** Random flips and 90° rotations (default true). */
     augment: boolean;
-    /** Use only the first N images (default all). */
+    /** Use only the first N images (of each set; default all). */
     limit?: number;
   };
-  /** Blind Gaussian noise: σ ~ U[sigmaMin, sigmaMax]/255 per patch (default 5, 55). */
-  noise: { sigmaMin: number; sigmaMax: number };
+  /** The degradation trained on (default blind Gaussian denoising, σ ∈ [5, 55]). */
+  task: TaskConfig;
   /** Optimizer steps in total. */
   steps: number;
   /** Adam with gradient clipping by global norm (clipNorm 0 = no clipping). */
@@ -51,78 +58,166 @@ export interface TrainConfig {
   seed: number;
 }
 
-/** A partial configuration: what the JSON files hold. */
-export type TrainConfigInput = Partial<Omit<TrainConfig, 'data' | 'noise' | 'optimizer' | 'loss'>> & {
+/**
+ * A partial configuration: what the JSON files hold. `noise: { sigmaMin, sigmaMax }` is the
+ * older spelling of `task: { kind: 'denoise', sigmaMin, sigmaMax }` (configs written before tasks).
+ */
+export type TrainConfigInput = Partial<Omit<TrainConfig, 'data' | 'optimizer' | 'loss' | 'task'>> & {
   name: string;
   model: LearnedSolverConfig;
   data?: Partial<TrainConfig['data']>;
-  noise?: Partial<TrainConfig['noise']>;
+  task?: { kind: string } & Record<string, unknown>;
+  noise?: { sigmaMin?: number; sigmaMax?: number };
   optimizer?: Partial<TrainConfig['optimizer']>;
   loss?: Partial<TrainConfig['loss']>;
 };
 
-function positiveInt(v: unknown, what: string): void {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`train config: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
+const posInt = z.number({ invalid_type_error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+const epsilonSchema = z.object({ learn: z.boolean().optional(), init: z.number().min(0).optional() }).strict();
+const channelsSchema = z.union([z.literal(1), z.literal(3)]);
+
+/** The RIM's fields (`lib/solvers/learned/rim.ts`), all optional: the solver fills its defaults. */
+const rimSchema = z
+  .object({
+    kind: z.literal('rim'),
+    channels: channelsSchema.optional(),
+    steps: posInt.optional(),
+    cell: z.enum(['bench', 'strided']).optional(),
+    features: posInt.optional(),
+    hidden: posInt.optional(),
+    gruKernel: posInt.optional(),
+    link: z.enum(['identity', 'logistic']).optional(),
+    epsilon: epsilonSchema.optional(),
+    useGradient: z.boolean().optional(),
+    useState: z.boolean().optional(),
+    sharedWeights: z.boolean().optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+/** Learned gradient descent's fields (`lib/solvers/learned/lgd.ts`). */
+const lgdSchema = z
+  .object({
+    kind: z.literal('lgd'),
+    channels: channelsSchema.optional(),
+    steps: posInt.optional(),
+    memory: z.number().int().min(0).optional(),
+    features: posInt.optional(),
+    sharedWeights: z.boolean().optional(),
+    dataGradient: z.enum(['normalised', 'stabilised']).optional(),
+    epsilon: epsilonSchema.optional(),
+    prior: z.object({ lambda: z.number().min(0), epsilon: z.number().positive() }).strict().optional(),
+    useGradient: z.boolean().optional(),
+    usePriorGradient: z.boolean().optional(),
+    useState: z.boolean().optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+const warmup = z.number().int().min(0).optional();
+const scheduleSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('constant'), warmup }).strict(),
+  z.object({ type: z.literal('step'), every: posInt, gamma: z.number().positive(), warmup }).strict(),
+  z.object({ type: z.literal('cosine'), minLr: z.number().min(0), warmup }).strict(),
+]);
+
+/** The schema of a training config file (`configs/*.json`). */
+export const trainConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a file-safe string (letters, digits, '.', '_', '-')"),
+    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema], {
+      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim' or 'lgd'" : ctx.defaultError }),
+    }),
+    data: z
+      .object({
+        dataset: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('Train400'),
+        channels: channelsSchema.optional(),
+        patchSize: posInt.default(32),
+        batchSize: posInt.default(8),
+        augment: z.boolean().default(true),
+        limit: posInt.optional(),
+      })
+      .strict()
+      .default({}),
+    task: z.object({ kind: z.string() }).passthrough().optional(),
+    noise: z
+      .object({ sigmaMin: z.number().default(5), sigmaMax: z.number().default(55) })
+      .strict()
+      .refine((n) => n.sigmaMin > 0 && n.sigmaMax >= n.sigmaMin, { message: 'noise needs 0 < sigmaMin <= sigmaMax (8-bit units)' })
+      .optional(),
+    steps: posInt.default(1000),
+    optimizer: z
+      .object({
+        lr: z.number().positive().default(1e-3),
+        beta1: z.number().min(0).lt(1).default(0.9),
+        beta2: z.number().min(0).lt(1).default(0.999),
+        epsilon: z.number().positive().default(1e-8),
+        clipNorm: z.number().min(0).default(1),
+      })
+      .strict()
+      .default({}),
+    schedule: scheduleSchema.default({ type: 'cosine', minLr: 1e-5 }),
+    loss: z
+      .object({
+        stepWeights: z
+          .array(z.number().min(0))
+          .refine((w) => w.some((v) => v > 0), { message: 'loss.stepWeights must be non-negative numbers, not all zero' })
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    checkpointEvery: posInt.default(100),
+    keepCheckpoints: posInt.default(2),
+    seed: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+/**
+ * Checks a training configuration against {@link trainConfigSchema} and fills every default
+ * (the task's too). Errors name the key's path, e.g. `unknown key(s) "model.featurs"`.
+ * @param where the file or name for the errors (default 'train config')
+ * @example
+ * resolveTrainConfig({ name: 'x', model: { kind: 'rim', featurs: 8 } as never }); // throws: unknown key(s) "model.featurs"
+ */
+export function resolveTrainConfig(input: TrainConfigInput | TrainConfig, where = 'train config'): TrainConfig {
+  const parsed = trainConfigSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`${where}: ${formatIssues(parsed.error, '')}`);
+  const { $schema: _s, noise, task, ...c } = parsed.data;
+  if (noise && task) throw new Error(`${where}: give the noise either as "noise" (denoising only, the older spelling) or in "task", not both`);
+  const resolvedTask = resolveTask(task ?? { kind: 'denoise', ...(noise ?? {}) }, where).params;
+  if (c.schedule.type === 'cosine' && c.schedule.minLr > c.optimizer.lr) {
+    throw new Error(`${where}: schedule.minLr must be in [0, optimizer.lr], got ${c.schedule.minLr} > ${c.optimizer.lr}`);
+  }
+  return { ...c, model: c.model as LearnedSolverConfig, task: resolvedTask } as TrainConfig;
 }
 
-/** Fills defaults and checks a training configuration; errors name the field. */
-export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
-  if (!input || typeof input.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.name)) {
-    throw new Error(`train config: name must be a file-safe string (letters, digits, '.', '_', '-'), got ${JSON.stringify(input?.name)}`);
-  }
-  if (!input.model || (input.model.kind !== 'rim' && input.model.kind !== 'lgd')) {
-    throw new Error(`train config: model.kind must be 'rim' or 'lgd', got ${JSON.stringify((input.model as { kind?: unknown } | undefined)?.kind)}`);
-  }
-  const c: TrainConfig = {
-    name: input.name,
-    model: input.model,
-    data: { dataset: 'Train400', patchSize: 32, batchSize: 8, augment: true, ...(input.data ?? {}) },
-    noise: { sigmaMin: 5, sigmaMax: 55, ...(input.noise ?? {}) },
-    steps: input.steps ?? 1000,
-    optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, clipNorm: 1, ...(input.optimizer ?? {}) },
-    schedule: input.schedule ?? { type: 'cosine', minLr: 1e-5 },
-    loss: { ...(input.loss ?? {}) },
-    checkpointEvery: input.checkpointEvery ?? 100,
-    keepCheckpoints: input.keepCheckpoints ?? 2,
-    seed: input.seed ?? 0,
-  };
-  positiveInt(c.steps, 'steps');
-  positiveInt(c.data.patchSize, 'data.patchSize');
-  positiveInt(c.data.batchSize, 'data.batchSize');
-  positiveInt(c.checkpointEvery, 'checkpointEvery');
-  positiveInt(c.keepCheckpoints, 'keepCheckpoints');
-  if (c.data.limit !== undefined) positiveInt(c.data.limit, 'data.limit');
-  if (!(c.noise.sigmaMin > 0 && c.noise.sigmaMax >= c.noise.sigmaMin)) {
-    throw new Error(`train config: noise needs 0 < sigmaMin <= sigmaMax (8-bit units), got ${c.noise.sigmaMin}, ${c.noise.sigmaMax}`);
-  }
-  const o = c.optimizer;
-  if (!(o.lr > 0) || !(o.beta1 >= 0 && o.beta1 < 1) || !(o.beta2 >= 0 && o.beta2 < 1) || !(o.epsilon > 0) || !(o.clipNorm >= 0)) {
-    throw new Error(`train config: optimizer needs lr > 0, 0 <= beta1, beta2 < 1, epsilon > 0, clipNorm >= 0; got ${JSON.stringify(o)}`);
-  }
-  const s = c.schedule;
-  if (s.type === 'step') {
-    positiveInt(s.every, 'schedule.every');
-    if (!(s.gamma > 0)) throw new Error(`train config: schedule.gamma must be > 0, got ${s.gamma}`);
-  } else if (s.type === 'cosine') {
-    if (!(s.minLr >= 0 && s.minLr <= o.lr)) throw new Error(`train config: schedule.minLr must be in [0, lr], got ${s.minLr}`);
-  } else if (s.type !== 'constant') {
-    throw new Error(`train config: schedule.type must be 'constant', 'step' or 'cosine', got ${JSON.stringify((s as { type: unknown }).type)}`);
-  }
-  if (s.warmup !== undefined && !(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new Error(`train config: schedule.warmup must be an integer >= 0`);
-  const w = c.loss.stepWeights;
-  if (w !== undefined && (!Array.isArray(w) || !w.every((v) => v >= 0) || !w.some((v) => v > 0))) {
-    throw new Error('train config: loss.stepWeights must be non-negative numbers, not all zero');
-  }
-  return c;
-}
+const stable = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(stable) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])])) : v;
 
 /**
  * The fields whose change breaks exact resumption (everything but bookkeeping), as a canonical
- * JSON string; `steps` counts only under the cosine schedule (whose rate depends on it).
+ * JSON string with every default filled in: the task's parameters and, given `model`, the
+ * solver's full configuration (`solver.config`). `steps` counts only under the cosine schedule
+ * (whose rate depends on it).
+ * @example
+ * numericsKey(config, solver.config);
  */
-export function numericsKey(c: TrainConfig): string {
+export function numericsKey(c: TrainConfig, model?: object): string {
   const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, steps, ...rest } = c;
-  const stable = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(stable) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])])) : v;
-  return JSON.stringify(stable({ ...rest, ...(c.schedule.type === 'cosine' ? { steps } : {}) }));
+  return JSON.stringify(stable({ ...rest, model: model ?? c.model, ...(c.schedule.type === 'cosine' ? { steps } : {}) }));
+}
+
+/**
+ * The resume key as written before tasks and strict configs (model as given in the file, the
+ * denoising noise as `noise`): accepted on resumption so that the committed runs resume. Undefined
+ * for tasks other than denoising (no such runs existed).
+ */
+export function legacyNumericsKey(c: TrainConfig): string | undefined {
+  if (c.task.kind !== 'denoise') return undefined;
+  const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, steps, task, ...rest } = c;
+  const { kind: _kind, ...noise } = task;
+  const data = { ...rest.data };
+  if (data.dataset !== undefined && Array.isArray(data.dataset)) return undefined;
+  return JSON.stringify(stable({ ...rest, data, noise, ...(c.schedule.type === 'cosine' ? { steps } : {}) }));
 }

@@ -1,6 +1,7 @@
 /** One optimizer step of a learned solver: loss over iterates, gradients, clipping, NaN check, Adam. */
 import { tf } from '../engine/tf';
-import { Problem } from '../solvers/classical/problem';
+import { createProblem } from '../tasks/problem';
+import { TrainingGroup } from '../tasks/types';
 import { LearnedSolver } from '../solvers/learned/types';
 import { clipByGlobalNorm } from './clip';
 import { iterateLoss } from './loss';
@@ -26,23 +27,26 @@ export interface TrainStepResult {
 }
 
 /**
- * One step: `L = Σ_t w_t MSE(x_t, x)/Σ w_t` over `solver.run(y, problem)`, its gradients with
- * respect to every trainable variable (zeros for any the loss does not reach, so Adam's moments
- * keep their positions), clipping by global norm, and — only when loss and norm are finite — the
- * Adam update with learning rate `lr`. No tensors survive the call.
+ * One step: `L = Σ_g (b_g/b) Σ_t w_t MSE(x_t, x)/Σ w_t` over `solver.run(y_g, problem_g)` for
+ * each group of the batch (one group: plain `Σ_t w_t MSE/Σ w_t`), its gradients with respect to
+ * every trainable variable (zeros for any the loss does not reach, so Adam's moments keep their
+ * positions), clipping by global norm, and — only when loss and norm are finite — the Adam update
+ * with learning rate `lr`. No tensors survive the call (the groups stay the caller's).
  * @example
- * const { loss } = trainStep(rim, adam, clean, y, problem, { lr: 1e-3, clipNorm: 1 });
+ * const { loss } = trainStep(rim, adam, task.degradeBatch(clean, params, seed), { lr: 1e-3, clipNorm: 1 });
  */
-export function trainStep(
-  solver: LearnedSolver,
-  optimizer: tf.AdamOptimizer,
-  clean: tf.Tensor4D,
-  y: tf.Tensor4D,
-  problem: Problem,
-  options: TrainStepOptions,
-): TrainStepResult {
+export function trainStep(solver: LearnedSolver, optimizer: tf.AdamOptimizer, groups: readonly TrainingGroup[], options: TrainStepOptions): TrainStepResult {
+  if (groups.length === 0) throw new Error('trainStep: no training groups');
   const vars = solver.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => iterateLoss(solver.run(y, problem), clean, options.stepWeights), vars);
+  const total = groups.reduce((a, g) => a + g.clean.shape[0], 0);
+  const problems = groups.map((g) => createProblem({ likelihood: g.likelihood, y: g.y }));
+  const { value, grads } = tf.variableGrads(() => {
+    const terms = groups.map((g, i) => {
+      const loss = iterateLoss(solver.run(g.y, problems[i], g.x0 ? { x0: g.x0 } : {}), g.clean, options.stepWeights);
+      return groups.length === 1 ? loss : tf.mul(loss, g.clean.shape[0] / total);
+    });
+    return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+  }, vars);
   const ordered: tf.NamedTensorMap = {};
   for (const v of vars) ordered[v.name] = grads[v.name] ?? tf.zerosLike(v);
   const { grads: clipped, norm } = clipByGlobalNorm(ordered, options.clipNorm);

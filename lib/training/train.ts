@@ -11,14 +11,15 @@ import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
 import { PatchSampler } from '../io/patches';
 import { resultsDir } from '../io/paths';
-import { createProblem } from '../solvers/classical/problem';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
-import { numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
+import { legacyNumericsKey, numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
 import { exportTrainedModel } from './export';
 import { LogEntry, RunLog, writeLog } from './log';
-import { blindNoise, mixSeed } from './noise';
+import { mixSeed } from './noise';
+import { resolveTask } from '../tasks/registry';
+import { disposeGroups, TrainingGroup } from '../tasks/types';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
 
@@ -109,10 +110,11 @@ export class TrainingDivergedError extends Error {
 }
 
 /**
- * Trains a learned solver (RIM or LGD) for blind Gaussian denoising:
+ * Trains a learned solver (RIM or LGD) on a task (`config.task`, default blind Gaussian denoising):
  *
- * - data: random `p×p` patches of the training set with flips and 90° rotations ({@link PatchSampler},
- *   seeded), σ ~ U[σ_min, σ_max]/255 per patch, noise drawn from `(seed, step)`;
+ * - data: random `p×p` patches of the training set(s) with flips and 90° rotations ({@link PatchSampler},
+ *   seeded), degraded by the task (`lib/tasks`: operator, likelihood, parameters such as σ or the
+ *   SR scale drawn per patch or per group) from `(seed, step)`;
  * - loss: `Σ_t w_t MSE(x_t, x) / Σ_t w_t` over the iterates (all `w_t = 1` by default);
  * - Adam with a learning-rate schedule and gradient clipping by global norm;
  * - a NaN guard: a non-finite loss or gradient norm stops training before the update, with a
@@ -144,20 +146,28 @@ function withoutHorizon(key: string): string {
 export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(input as TrainConfigInput);
   const say = options.log ?? ((line: string) => console.log(line));
+  const { definition: task, params: taskParams } = resolveTask(config.task, `train config ${config.name}`);
+  const multiple = task.patchMultiple?.(taskParams) ?? 1;
+  if (config.data.patchSize % multiple !== 0) {
+    throw new Error(`train config ${config.name}: data.patchSize ${config.data.patchSize} must be a multiple of ${multiple} for task ${JSON.stringify(config.task)}`);
+  }
   const { backend, native } = await initEngine();
   const engine = engineLabel(backend, native);
-  const images = options.images ?? (await loadRawImages(config.data.dataset, { channels: config.data.channels, limit: config.data.limit }));
+  const datasets = Array.isArray(config.data.dataset) ? config.data.dataset : [config.data.dataset];
+  const images = options.images ?? (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: config.data.channels, limit: config.data.limit })))).flat();
   if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
-  const channels = images[0].channels;
+  const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
   if (declared !== undefined && declared !== channels) {
-    throw new Error(`train config: model.channels = ${declared} but the training images have ${channels} channel(s) (data.dataset ${config.data.dataset})`);
+    throw new Error(`train config: model.channels = ${declared} but the training images have ${images[0].channels} channel(s) (data.dataset ${datasets.join(', ')}) and task ${config.task.kind} restores ${channels}`);
   }
   const modelConfig = { ...config.model, channels, seed: (config.model as { seed?: number }).seed ?? config.seed } as LearnedSolverConfig;
   const runDir = path.resolve(options.runDir ?? path.join(resultsDir(), 'runs', config.name));
-  const key = numericsKey(config);
 
   const solver = createLearnedSolver(modelConfig);
+  const key = numericsKey(config, solver.config);
+  const legacyKey = legacyNumericsKey(config);
+  let runKey = key;
   const optimizer = tf.train.adam(config.optimizer.lr, config.optimizer.beta1, config.optimizer.beta2, config.optimizer.epsilon);
   const sampler = new PatchSampler(images, {
     patchSize: config.data.patchSize,
@@ -181,14 +191,15 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     if (!latest && resume === true) throw new Error(`cannot resume: no checkpoint in ${runDir} (no latest.json)`);
     if (latest) {
       const state = await readCheckpoint(latest.dir, solver, optimizer);
-      horizons = state.horizons ?? [];
+      // Runs checkpointed before tasks and strict configs carry the older key (same numerics): they keep it.
+      if (legacyKey !== undefined && withoutHorizon(state.configKey) === withoutHorizon(legacyKey)) runKey = legacyKey;
       const previousSteps = horizonOf(state.configKey);
-      if (state.configKey !== key && options.allowHorizonChange && previousSteps !== undefined && withoutHorizon(state.configKey) === withoutHorizon(key)) {
+      if (state.configKey !== runKey && options.allowHorizonChange && previousSteps !== undefined && withoutHorizon(state.configKey) === withoutHorizon(runKey)) {
         say(`${config.name}: changing the schedule's horizon from ${previousSteps} to ${config.steps} steps at step ${state.step}`);
         if (horizons.length === 0) horizons.push({ fromStep: 0, steps: previousSteps });
         horizons.push({ fromStep: state.step, steps: config.steps });
-      } else if (state.configKey !== key) {
-        throw new Error(`cannot resume ${runDir}: its checkpoint was trained with a different configuration.\n  checkpoint: ${state.configKey}\n  now:        ${key}`);
+      } else if (state.configKey !== runKey) {
+        throw new Error(`cannot resume ${runDir}: its checkpoint was trained with a different configuration.\n  checkpoint: ${state.configKey}\n  now:        ${runKey}`);
       }
       if (state.step > config.steps) throw new Error(`cannot resume ${runDir}: its checkpoint is at step ${state.step}, past the configured ${config.steps} steps`);
       step = state.step;
@@ -202,7 +213,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');
     const runLog = new RunLog(runDir);
     runLog.reset(log); // log.jsonl holds exactly the steps done: entries past the checkpoint are redone
-    say(`training ${config.name}: ${solver.kind}, ${solver.paramCount()} parameters, ${images.length} images, batch ${config.data.batchSize}×${config.data.patchSize}², ${config.steps} steps, engine ${engine}; run folder ${runDir}`);
+    say(`training ${config.name}: ${solver.kind}, ${solver.paramCount()} parameters, ${task.summary?.(taskParams) ?? task.kind}, ${images.length} images, batch ${config.data.batchSize}×${config.data.patchSize}², ${config.steps} steps, engine ${engine}; run folder ${runDir}`);
 
     const sessionStart = Date.now();
     const sessionStep0 = step;
@@ -211,7 +222,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       samplerState: sampler.state,
       seed: config.seed,
       wallTime: wallOffset + (Date.now() - sessionStart) / 1000,
-      configKey: key,
+      configKey: runKey,
       logEntries: log.length,
       engine,
       ...(horizons.length ? { horizons } : {}),
@@ -231,12 +242,12 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       const samplerBefore = sampler.state;
       const lr = learningRate(config.schedule, config.optimizer.lr, step, config.steps);
       const clean = sampler.next(); // [b, p, p, c]
-      const noisy = blindNoise(clean, config.noise.sigmaMin, config.noise.sigmaMax, mixSeed(config.seed, 2, step));
+      let groups: TrainingGroup[] = [];
       let lossValue: number;
       let normValue: number;
       try {
-        const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
-        const r = trainStep(solver, optimizer, clean, noisy.y, problem, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights });
+        groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step));
+        const r = trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights });
         lossValue = r.loss;
         normValue = r.gradNorm;
         if (!r.applied) {
@@ -245,7 +256,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
             : 'no checkpoint was written yet (lower the learning rate or the clipNorm, or check the model at initialisation)';
           throw new TrainingDivergedError(
             `training diverged at step ${step + 1} (its batch: ${config.data.batchSize} patches drawn from sampler state ${samplerBefore}, ` +
-              `noise seed ${mixSeed(config.seed, 2, step)}, σ·255 = [${noisy.sigmas.map((s) => (s * 255).toFixed(1)).join(', ')}]): ` +
+              `degradation seed ${mixSeed(config.seed, 2, step)}, ${groups.map((g) => g.describe).join('; ')}): ` +
               `loss = ${lossValue}, gradient norm = ${normValue}. Stopped before the update; ${where}.`,
             step + 1,
             lastCheckpoint?.dir,
@@ -253,8 +264,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         }
       } finally {
         clean.dispose();
-        noisy.y.dispose();
-        noisy.likelihood.operator.dispose();
+        disposeGroups(groups);
       }
       step++;
       const now = Date.now();

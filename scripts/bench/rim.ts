@@ -39,7 +39,7 @@ export function makeRimBench(cfg: RimBenchConfig): RimBench {
   const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
   return {
     rim,
-    step: () => trainStep(rim, optimizer, clean, noisy.y, problem, { lr: 1e-4, clipNorm: 0 }).loss,
+    step: () => trainStep(rim, optimizer, [{ clean, y: noisy.y, likelihood: noisy.likelihood, describe: 'bench' }], { lr: 1e-4, clipNorm: 0 }).loss,
     forward(): void {
       const xs = rim.run(noisy.y, problem);
       xs[xs.length - 1].dataSync();

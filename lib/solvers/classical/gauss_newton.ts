@@ -9,7 +9,7 @@ import { conjugateGradient } from './conjugate_gradient';
 import { projectedGradientNorm } from './gradient_descent';
 import { IterationCallback, Recorder, SolverOptions, SolverResult, SOLVER_DEFAULTS } from './history';
 import { jacobianVectorProduct } from './jacobian';
-import { Problem } from './problem';
+import { Problem } from '../../tasks/problem';
 import { distance, norm } from './vector';
 
 /**

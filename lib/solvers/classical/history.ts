@@ -7,7 +7,7 @@ import { tf } from '../../engine/tf';
 import { psnr } from '../../metrics/psnr';
 import { gaussianKernel1d, ssim } from '../../metrics/ssim';
 import { formatShape, sameShape } from '../../operators/linear';
-import { Problem } from './problem';
+import { Problem } from '../../tasks/problem';
 
 /**
  * One iteration of a classical solver. Iteration 0 describes the starting point.

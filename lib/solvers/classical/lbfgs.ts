@@ -2,7 +2,7 @@
 import { tf } from '../../engine/tf';
 import { IterationCallback, Recorder, SolverOptions, SolverResult, SOLVER_DEFAULTS } from './history';
 import { strongWolfe, WolfeOptions } from './line_search';
-import { Problem } from './problem';
+import { Problem } from '../../tasks/problem';
 import { distance, dot, norm } from './vector';
 
 /**

@@ -10,7 +10,7 @@
  * for the plain test (the objective then decreases strictly).
  */
 import { tf } from '../../engine/tf';
-import { Problem } from './problem';
+import { Problem } from '../../tasks/problem';
 import { dot } from './vector';
 
 /**

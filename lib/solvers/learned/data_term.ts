@@ -6,7 +6,7 @@ import { tf } from '../../engine/tf';
 import { formatShape, sameShape } from '../../engine/shapes';
 import { Likelihood } from '../../likelihoods/types';
 import { isLinear } from '../../operators/types';
-import { Problem } from '../classical/problem';
+import { Problem } from '../../tasks/problem';
 import { ParamSet } from './params';
 
 /**

@@ -2,7 +2,7 @@
 import { tf } from '../../engine/tf';
 import { totalVariation } from '../../priors/total_variation';
 import { Prior } from '../../priors/types';
-import { Problem } from '../classical/problem';
+import { Problem } from '../../tasks/problem';
 import { Conv2d } from './conv';
 import {
   DEFAULT_EPSILON,

@@ -1,6 +1,6 @@
 /** Recurrent inference machines (Putzky & Welling 2017) as a configurable learned solver. */
 import { tf } from '../../engine/tf';
-import { Problem } from '../classical/problem';
+import { Problem } from '../../tasks/problem';
 import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';

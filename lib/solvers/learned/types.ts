@@ -3,7 +3,7 @@
  * objects called as `solver.run(y, problem)` that return every iterate.
  */
 import { tf } from '../../engine/tf';
-import { Problem } from '../classical/problem';
+import { Problem } from '../../tasks/problem';
 import { NamedTensor } from './params';
 
 /**
