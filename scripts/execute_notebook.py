@@ -5,7 +5,13 @@ Used by scripts/run-notebooks.ts; not meant to be called by hand (but it can be)
 
     python3 scripts/execute_notebook.py --input nb.ipynb --output out.ipynb \
         --failed-output out.failed.ipynb --report report.json \
-        --kernel tslab --cwd notebooks --timeout 1800
+        --kernel tslab --cwd notebooks --silence 1800 --progress
+
+A cell may run as long as it likes while it shows signs of life: --silence S fails a cell that
+sends nothing (no output, no display update) for S seconds. --timeout S caps a cell's total time
+(default: no cap). With --progress, each code cell's start (index and first line) and the
+notebook's own output lines (stdout/stderr streams, prefixed "    | ") are printed to stdout as
+they come, so a long headless run shows where it is.
 
 On success the executed notebook is written to --output (temp file + rename).
 On failure the partially executed notebook goes to --failed-output and the exit
@@ -23,6 +29,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -103,6 +110,87 @@ def summarize(names, text, fallback):
     return fallback
 
 
+class ActivityClient(NotebookClient):
+    """A NotebookClient that notes when the running cell last sent anything (for the silence
+    watchdog) and, optionally, echoes the cell's stream output line by line."""
+
+    def __init__(self, *args, echo=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.last_activity = time.monotonic()
+        self._echo = echo
+        self._partial = {}
+
+    def touch(self):
+        self.last_activity = time.monotonic()
+
+    def process_message(self, msg, cell, cell_index):
+        self.touch()
+        if self._echo is not None and msg.get("msg_type") == "stream":
+            text = msg["content"].get("text", "")
+            name = msg["content"].get("name", "stdout")
+            buf = self._partial.get(name, "") + strip_ansi(text).replace("\r\n", "\n").replace("\r", "\n")
+            *lines, rest = buf.split("\n")
+            self._partial[name] = rest
+            for line in lines:
+                self._echo(line)
+        return super().process_message(msg, cell, cell_index)
+
+    def flush_echo(self):
+        if self._echo is not None:
+            for name in sorted(self._partial):
+                if self._partial[name]:
+                    self._echo(self._partial[name])
+        self._partial = {}
+
+
+class SilenceWatchdog(threading.Thread):
+    """Kills the kernel when the running cell has sent nothing for `limit` seconds.
+
+    nbclient's own timeout counts a cell's total time, which fails long but healthy cells on a
+    busy machine; this one counts silence only. Killing the kernel (its process group) makes
+    nbclient raise DeadKernelError within a second; `fired` then says why."""
+
+    def __init__(self, client, limit):
+        super().__init__(daemon=True)
+        self.client = client
+        self.limit = limit
+        self.running = False
+        self.fired = None  # the silence in seconds when it fired
+        self._stop = threading.Event()
+
+    def start_cell(self):
+        self.client.touch()
+        self.running = True
+
+    def end_cell(self):
+        self.running = False
+
+    def stop(self):
+        self._stop.set()
+
+    def run(self):
+        step = min(1.0, max(0.05, self.limit / 20.0))
+        while not self._stop.wait(step):
+            if not self.running or self.fired is not None:
+                continue
+            quiet = time.monotonic() - self.client.last_activity
+            if quiet > self.limit:
+                self.fired = quiet
+                try:
+                    kill_kernel_process(self.client)
+                except Exception:
+                    pass
+
+
+def fmt_seconds(s):
+    if s < 60:
+        return "%.1f s" % s if s < 10 else "%d s" % round(s)
+    m = int(s // 60)
+    if m < 60:
+        return "%d min %d s" % (m, round(s - 60 * m))
+    return "%d h %02d min" % (m // 60, m % 60)
+
+
 def stop_on_signals():
     """SIGINT/SIGTERM -> KeyboardInterrupt once; repeats are ignored so the kernel shutdown
     in setup_kernel's cleanup is not interrupted (the runner forwards signals it gets)."""
@@ -114,20 +202,28 @@ def stop_on_signals():
     signal.signal(signal.SIGTERM, handler)
 
 
+def kill_kernel_process(client):
+    """SIGKILL the kernel's process group (the kernel runs in its own session); True if it was alive."""
+    km = getattr(client, "km", None) if client is not None else None
+    proc = getattr(getattr(km, "provisioner", None), "process", None) if km is not None else None
+    if proc is None or proc.poll() is not None:
+        return False
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.wait(timeout=10)
+    return True
+
+
 def kill_leftover_kernel(client):
     """Kill the kernel if nbclient's own cleanup did not run (e.g. a signal during start-up,
-    which setup_kernel does not guard). The kernel runs in its own session: kill its group."""
+    which setup_kernel does not guard)."""
     km = getattr(client, "km", None) if client is not None else None
     if km is None:
         return
     try:
-        proc = getattr(getattr(km, "provisioner", None), "process", None)
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                proc.kill()
-            proc.wait(timeout=10)
+        kill_kernel_process(client)
         km.cleanup_connection_file()
     except Exception:
         pass
@@ -141,10 +237,22 @@ def main():
     ap.add_argument("--report", required=True)
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--cwd", required=True)
-    ap.add_argument("--timeout", type=float, default=1800, help="per-cell seconds; <= 0: none")
+    ap.add_argument("--timeout", type=float, default=0, help="cap on a cell's total seconds; <= 0: none (default)")
+    ap.add_argument("--silence", type=float, default=1800,
+                    help="fail a cell that sends no output for this many seconds; <= 0: never (default 1800)")
     ap.add_argument("--startup-timeout", type=float, default=120)
-    ap.add_argument("--verbose", action="store_true", help="print one line per code cell to stdout")
+    ap.add_argument("--progress", action="store_true",
+                    help="print each code cell's start and the notebook's output lines to stdout")
+    ap.add_argument("--previous-cells", default=None,
+                    help='JSON {"cell index": seconds} of a previous run, shown beside each cell')
+    ap.add_argument("--verbose", action="store_true", help="print one line per finished code cell to stdout")
     args = ap.parse_args()
+    previous = {}
+    if args.previous_cells:
+        try:
+            previous = {int(k): float(v) for k, v in json.loads(args.previous_cells).items()}
+        except (ValueError, AttributeError):
+            previous = {}
 
     stop_on_signals()
     t0 = time.time()
@@ -174,9 +282,19 @@ def main():
     report["cells"] = timings
     current = None  # (index, cell, code_number, t_start)
     client = None
+    watchdog = None
+    silence = args.silence if args.silence and args.silence > 0 else None
+
+    def echo(line):
+        line = line.rstrip()
+        if len(line) > 200:
+            line = line[:197] + "..."
+        print("    | " + line, flush=True)
+
     try:
-        client = NotebookClient(
+        client = ActivityClient(
             nb,
+            echo=echo if args.progress else None,
             kernel_name=args.kernel,
             timeout=timeout,
             startup_timeout=int(math.ceil(args.startup_timeout)),
@@ -185,6 +303,9 @@ def main():
             resources={"metadata": {"path": os.path.abspath(args.cwd)}},
         )
         client.reset_execution_trackers()
+        if silence:
+            watchdog = SilenceWatchdog(client, silence)
+            watchdog.start()
         with client.setup_kernel():
             report["kernel_start_s"] = round(time.time() - t0, 3)
             # As NotebookClient.execute does: language_info from the kernel, numbered cells.
@@ -200,11 +321,24 @@ def main():
                     continue
                 t1 = time.time()
                 current = (index, cell, code_no, t1)
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                if args.progress:
+                    last = " (last run %s)" % fmt_seconds(previous[index]) if index in previous else ""
+                    print("  cell %d/%d [index %d]%s: %s"
+                          % (code_no, n_code, index, last, first_line(cell)[:100]), flush=True)
+                if watchdog:
+                    watchdog.start_cell()
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                finally:
+                    if watchdog:
+                        watchdog.end_cell()
+                    client.flush_echo()
                 dt = time.time() - t1
                 timings.append({"index": index, "s": round(dt, 3)})
                 current = None
-                if args.verbose:
+                if args.verbose and args.progress:
+                    print("  cell %d/%d done in %s" % (code_no, n_code, fmt_seconds(dt)), flush=True)
+                elif args.verbose:
                     print("    cell %d/%d (index %d) %.1f s  %s"
                           % (code_no, n_code, index, dt, first_line(cell)[:60]), flush=True)
             client.set_widgets_metadata()
@@ -213,8 +347,14 @@ def main():
         if current is not None:
             index, cell, code_no, t1 = current
             names, text = cell_error_text(cell)
-            if isinstance(exc, CellTimeoutError):
-                summary = "cell timed out after %s s (set LGD_CELL_TIMEOUT to change)" % (
+            if watchdog is not None and watchdog.fired is not None:
+                failure["kind"] = "silence"
+                summary = ("no output from the cell for %s (silence limit %s s; the cell had run %s): "
+                           "the kernel was stopped. A long cell is fine while it prints progress; "
+                           "raise the limit with --silence S or LGD_SILENCE_TIMEOUT"
+                           % (fmt_seconds(watchdog.fired), ("%g" % silence), fmt_seconds(time.time() - t1)))
+            elif isinstance(exc, CellTimeoutError):
+                summary = "cell timed out after %s s in all (cap set by --timeout / LGD_CELL_TIMEOUT)" % (
                     int(timeout) if timeout else "?")
             elif isinstance(exc, DeadKernelError):
                 summary = "kernel died while executing the cell"
@@ -251,6 +391,8 @@ def main():
         report["failure"] = {"kind": "interrupted", "summary": "interrupted by a signal"}
         finish(130)
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         kill_leftover_kernel(client)
 
     write_atomic(nb, args.output)

@@ -108,22 +108,67 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** `apt-get install` as root; `apt-get update` first only when there are no package lists (or the install fails). */
+/** Where apt-get's output goes (git-ignored): about 1,300 lines on a fresh machine, kept out of the terminal. */
+export const APT_LOG = path.join(ROOT, '.cache', 'setup', 'apt.log');
+
+/** The last `n` lines of a file ('' when unreadable). */
+function tailOf(file: string, n: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\s+$/, '').split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Runs apt-get with its output appended to {@link APT_LOG}; returns whether it succeeded and how
+ * many lines it wrote there.
+ */
+function aptGet(args: string[]): { ok: boolean; lines: number } {
+  fs.mkdirSync(path.dirname(APT_LOG), { recursive: true });
+  const before = fs.existsSync(APT_LOG) ? fs.statSync(APT_LOG).size : 0;
+  const fd = fs.openSync(APT_LOG, 'a');
+  let ok = false;
+  try {
+    fs.writeSync(fd, `\n=== ${new Date().toISOString()} apt-get ${args.join(' ')}\n`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', fd, fd], env });
+    ok = !r.error && r.status === 0;
+    fs.writeSync(fd, `=== exit ${r.error ? r.error.message : r.status}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const added = fs.readFileSync(APT_LOG, 'utf8').slice(before);
+  return { ok, lines: added.split('\n').length - 1 };
+}
+
+/**
+ * `apt-get install` as root; `apt-get update` first only when there are no package lists (or the
+ * install fails). apt's output goes to {@link APT_LOG}: one summary line here, or on failure the
+ * log's tail and its path.
+ */
 function aptInstall(pkgs: string[], log: Log): void {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=900', ...pkgs], { stdio: 'inherit', env }).status === 0;
-  const update = () => {
-    log('setup: apt-get update');
-    return spawnSync('apt-get', ['update', '-q', '-o', 'DPkg::Lock::Timeout=900'], { stdio: 'inherit', env }).status === 0;
+  const t0 = Date.now();
+  const rel = path.relative(process.cwd(), APT_LOG) || APT_LOG;
+  let lines = 0;
+  const step = (args: string[]) => {
+    const r = aptGet([...args, '-q', '-o', 'DPkg::Lock::Timeout=900']);
+    lines += r.lines;
+    return r.ok;
   };
+  const install = () => step(['install', '-y', ...pkgs]);
+  const update = () => step(['update']);
   const lists = '/var/lib/apt/lists';
   const haveLists = fs.existsSync(lists) && fs.readdirSync(lists).some((f) => f.includes('_Packages'));
-  if (!haveLists) update();
-  log(`setup: apt-get install ${pkgs.join(' ')}`);
-  if (install()) return;
-  if (haveLists && update() && install()) return;
-  throw new Error(`apt-get install ${pkgs.join(' ')} failed (see the apt output above)`);
+  log(`setup: apt-get ${haveLists ? '' : 'update + '}install ${pkgs.join(' ')} (output in ${rel}) ...`);
+  let ok = (haveLists || update()) && install();
+  if (!ok && haveLists) ok = update() && install();
+  if (ok) {
+    log(`setup: apt-get install ${pkgs.join(' ')}: ok in ${((Date.now() - t0) / 1000).toFixed(0)} s (${lines} lines in ${rel})`);
+    return;
+  }
+  const tail = tailOf(APT_LOG, 25);
+  throw new Error(`apt-get install ${pkgs.join(' ')} failed; the last lines of ${rel}:\n${tail.split('\n').map((l) => `  | ${l}`).join('\n')}\n  full log: ${APT_LOG}`);
 }
 
 function canApt(): boolean {

@@ -1,13 +1,17 @@
 /**
  * Removes outputs, execution counts and execution timing metadata from source notebooks, so they
- * are committed without outputs (executed copies live in results/notebooks/).
+ * are committed without outputs (executed copies live in results/notebooks/), and gives every cell
+ * an id (nbformat 4.5: Jupyter warns `MissingIDFieldWarning` on cells without one). An existing id
+ * is kept; a missing or invalid one is derived from the cell's position and source, so two people
+ * stripping the same notebook get the same ids.
  *
  *   tsx scripts/strip-notebooks.ts [--check] [NOTEBOOK|DIR ...]    (default: notebooks/*.ipynb)
  *
- * --check: change nothing; list notebooks that carry outputs and exit 1 if any do.
+ * --check: change nothing; list notebooks that carry outputs or lack cell ids and exit 1 if any do.
  * Files are rewritten only when something changed, in nbformat's layout (1-space indent,
  * sorted keys, trailing newline) so that Jupyter's own saves produce no diff noise.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseCommandLineOrThrow, UsageError } from './cli';
@@ -17,6 +21,7 @@ const NOTEBOOKS_DIR = path.resolve(__dirname, '..', 'notebooks');
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Cell {
   cell_type: string;
+  id?: string;
   metadata?: Record<string, Json>;
   outputs?: Json[];
   execution_count?: number | null;
@@ -24,13 +29,64 @@ interface Cell {
 }
 interface Notebook {
   cells: Cell[];
+  nbformat?: number;
+  nbformat_minor?: number;
   [key: string]: unknown;
 }
 
 /** Cell metadata written by execution (nbclient's `execution`, the ExecuteTime extension). */
 const EXEC_METADATA = ['execution', 'ExecuteTime'];
 
-/** Why a notebook is not clean: one line per offending cell; empty when clean. */
+/** A valid nbformat 4.5 cell id: 1-64 letters, digits, `-` or `_`. */
+export const CELL_ID = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Why a notebook's cell ids are not in order: missing, invalid or repeated ids, an nbformat below 4.5. */
+export function idProblems(nb: Notebook): string[] {
+  const problems: string[] = [];
+  if ((nb.nbformat ?? 4) === 4 && (nb.nbformat_minor ?? 0) < 5) problems.push(`nbformat 4.${nb.nbformat_minor ?? 0} (cell ids need 4.5)`);
+  const seen = new Set<string>();
+  const missing = nb.cells.map((cell, i) => (typeof cell.id === 'string' ? -1 : i)).filter((i) => i >= 0);
+  if (missing.length) problems.push(`${missing.length} cell(s) without an id (cell ${missing.length > 6 ? `${missing.slice(0, 6).join(', ')}, ...` : missing.join(', ')})`);
+  nb.cells.forEach((cell, i) => {
+    if (typeof cell.id !== 'string') return;
+    if (!CELL_ID.test(cell.id)) problems.push(`cell ${i}: invalid id ${JSON.stringify(cell.id)}`);
+    else if (seen.has(cell.id)) problems.push(`cell ${i}: id ${cell.id} repeats an earlier cell's`);
+    if (typeof cell.id === 'string') seen.add(cell.id);
+  });
+  return problems;
+}
+
+/**
+ * Gives every cell a valid, unique id and sets nbformat 4.5; keeps the ids that are valid and
+ * unique. A new id is the first 8 hex digits of SHA-256 over the cell's index and source (plus a
+ * counter on the rare clash), so it is the same wherever the notebook is stripped.
+ * @example
+ * assignCellIds({ cells: [{ cell_type: 'code', source: '1 + 1' }] }).cells[0].id; // e.g. 'a3f09c12'
+ */
+export function assignCellIds(nb: Notebook): Notebook {
+  if ((nb.nbformat ?? 4) === 4 && (nb.nbformat_minor ?? 0) < 5) nb.nbformat_minor = 5;
+  const taken = new Set<string>();
+  const keep = nb.cells.map((cell) => {
+    const ok = typeof cell.id === 'string' && CELL_ID.test(cell.id) && !taken.has(cell.id);
+    if (ok) taken.add(cell.id as string);
+    return ok;
+  });
+  nb.cells.forEach((cell, i) => {
+    if (keep[i]) return;
+    const source = Array.isArray(cell.source) ? (cell.source as string[]).join('') : String(cell.source ?? '');
+    for (let salt = 0; ; salt++) {
+      const id = createHash('sha256').update(`${i}\n${salt}\n${source}`).digest('hex').slice(0, 8);
+      if (!taken.has(id)) {
+        cell.id = id;
+        taken.add(id);
+        break;
+      }
+    }
+  });
+  return nb;
+}
+
+/** Why a notebook is not clean: one line per offending cell (outputs, then ids); empty when clean. */
 export function outputProblems(nb: Notebook): string[] {
   const problems: string[] = [];
   nb.cells.forEach((cell, i) => {
@@ -43,11 +99,12 @@ export function outputProblems(nb: Notebook): string[] {
     if (meta.length) what.push(`metadata ${meta.join(', ')}`);
     if (what.length) problems.push(`cell ${i}: ${what.join(', ')}`);
   });
-  return problems;
+  return [...problems, ...idProblems(nb)];
 }
 
-/** Strips a notebook in place; returns it. */
+/** Strips a notebook in place (and assigns missing cell ids, {@link assignCellIds}); returns it. */
 export function stripNotebook(nb: Notebook): Notebook {
+  assignCellIds(nb);
   for (const cell of nb.cells) {
     if (cell.cell_type === 'code') {
       cell.outputs = [];
@@ -130,7 +187,7 @@ function main(argv: string[]): number {
     console.log(`stripped ${rel}`);
   }
   if (check) {
-    if (dirty) console.log(`strip-notebooks: ${dirty} notebook(s) carry outputs; run: npx tsx scripts/strip-notebooks.ts`);
+    if (dirty) console.log(`strip-notebooks: ${dirty} notebook(s) carry outputs or lack cell ids; run: npx tsx scripts/strip-notebooks.ts`);
     else console.log(`strip-notebooks: ${files.length} notebook(s) clean`);
     return dirty ? 1 : 0;
   }
