@@ -1,0 +1,157 @@
+/**
+ * Regression scores of the committed models: each model in `results/models/<name>/` denoises two
+ * fixed 48×48 crops (the committed fixtures, gray or color to match the model) at σ = 25 with
+ * fixed noise (the library's seeded Rng), and the mean PSNR of its 8-bit output is compared with
+ * the number stored in `test/fixtures/regression.json` (test/regression.test.ts: a move of more
+ * than 0.01 dB fails).
+ *
+ *   npx tsx scripts/regression-scores.ts            # print the scores and the stored ones
+ *   npx tsx scripts/regression-scores.ts --update   # rewrite test/fixtures/regression.json
+ *
+ * Update only on purpose (a model retrained or added, or a change that is meant to move the
+ * numbers), and say why in the commit. Each entry keeps the SHA-256 of the model's weights.bin,
+ * so the test can tell a changed model from changed code.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { initEngine, tf } from '../lib/engine';
+import { readRaw, writeFileAtomic } from '../lib/io';
+import { modelsDir, projectPath } from '../lib/io/paths';
+import { Rng } from '../lib/util/rng';
+import { gaussianLikelihood } from '../lib/likelihoods';
+import { psnrPerImage } from '../lib/metrics';
+import { identity } from '../lib/operators';
+import { createProblem } from '../lib/solvers/classical';
+import { loadLearnedSolver } from '../lib/solvers/learned';
+
+/** Noise level of the regression check, in 8-bit units. */
+export const REGRESSION_SIGMA = 25;
+
+/** The fixture crops by channel count (paths relative to the project). */
+export const REGRESSION_CROPS: Record<1 | 3, string[]> = {
+  1: ['test/fixtures/mirror/denoise/test/BSD68/test001.png', 'test/fixtures/mirror/denoise/test/BSD68/test002.png'],
+  3: ['test/fixtures/mirror/denoise/test/CBSD68/101085.png', 'test/fixtures/mirror/denoise/test/CBSD68/101087.png'],
+};
+
+/** The stored scores file. */
+export const REGRESSION_FILE = projectPath('test', 'fixtures', 'regression.json');
+
+/** One model's regression score. */
+export interface RegressionScore {
+  /** Mean PSNR (dB) of the 8-bit output over the crops. */
+  psnr: number;
+  /** PSNR (dB) per crop, in {@link REGRESSION_CROPS} order. */
+  perImage: number[];
+  /** Mean PSNR (dB) of the noisy input (the same for every model of a channel count). */
+  inputPsnr: number;
+  /** SHA-256 of the model's weights.bin. */
+  weightsSha256: string;
+}
+
+/** Contents of `test/fixtures/regression.json`. */
+export interface RegressionFile {
+  command: string;
+  sigma: number;
+  crops: Record<string, string[]>;
+  models: Record<string, RegressionScore>;
+}
+
+/** The committed model folders (those holding a model.json), by name. */
+export function committedModels(dir = modelsDir()): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((n) => fs.existsSync(path.join(dir, n, 'model.json')))
+    .sort();
+}
+
+/** A crop with its fixed noisy version: truth `[1, h, w, c]` and y = truth + σ·n (n from Rng(1000 + index)). */
+async function noisyCrop(file: string, index: number): Promise<{ truth: tf.Tensor4D; y: tf.Tensor4D }> {
+  const raw = await readRaw(projectPath(file));
+  const rng = new Rng(1000 + index);
+  const truth = new Float32Array(raw.data.length);
+  const y = new Float32Array(raw.data.length);
+  for (let i = 0; i < raw.data.length; i++) {
+    truth[i] = raw.data[i] / 255;
+    y[i] = truth[i] + (REGRESSION_SIGMA / 255) * rng.normal();
+  }
+  const shape: [number, number, number, number] = [1, raw.height, raw.width, raw.channels];
+  return { truth: tf.tensor4d(truth, shape), y: tf.tensor4d(y, shape) };
+}
+
+/** Clipped to [0, 1] and rounded to 8-bit levels, as the notebooks score outputs. */
+function eightBit(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
+}
+
+/**
+ * Scores one model folder (see the file comment). Leaks no tensors.
+ * @example
+ * const { psnr } = await scoreModel('results/models/rim_gray');
+ */
+export async function scoreModel(dir: string): Promise<RegressionScore> {
+  const solver = await loadLearnedSolver(dir);
+  try {
+    const channels = solver.config.channels as 1 | 3;
+    const crops = REGRESSION_CROPS[channels];
+    if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
+    const likelihood = gaussianLikelihood(identity(), { sigma: REGRESSION_SIGMA / 255 });
+    const perImage: number[] = [];
+    const inputs: number[] = [];
+    for (let i = 0; i < crops.length; i++) {
+      const { truth, y } = await noisyCrop(crops[i], i);
+      const problem = createProblem({ likelihood, y });
+      const out = tf.tidy(() => {
+        const xs = solver.run(y, problem);
+        return eightBit(xs[xs.length - 1]);
+      });
+      perImage.push(psnrPerImage(out, truth)[0]);
+      const y8 = eightBit(y);
+      inputs.push(psnrPerImage(y8, truth)[0]);
+      tf.dispose([truth, y, out, y8]);
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const weightsSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
+    return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
+  } finally {
+    solver.dispose();
+  }
+}
+
+/** Reads the stored scores; an error names the file and the command that writes it. */
+export function readRegressionFile(file = REGRESSION_FILE): RegressionFile {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npx tsx scripts/regression-scores.ts --update`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as RegressionFile;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { update: { type: 'boolean', default: false } } });
+  await initEngine({ quiet: true });
+  const stored = fs.existsSync(REGRESSION_FILE) ? readRegressionFile() : undefined;
+  const models: Record<string, RegressionScore> = {};
+  for (const name of committedModels()) {
+    const score = await scoreModel(path.join(modelsDir(), name));
+    models[name] = score;
+    const old = stored?.models[name];
+    const was = old ? ` (stored ${old.psnr.toFixed(4)}, Δ ${(score.psnr - old.psnr).toFixed(4)} dB${old.weightsSha256 !== score.weightsSha256 ? ', weights changed' : ''})` : ' (not stored)';
+    console.log(`${name}: ${score.psnr.toFixed(4)} dB, input ${score.inputPsnr.toFixed(2)} dB${was}`);
+  }
+  if (values.update) {
+    const file: RegressionFile = {
+      command: 'npx tsx scripts/regression-scores.ts --update',
+      sigma: REGRESSION_SIGMA,
+      crops: { gray: REGRESSION_CROPS[1], color: REGRESSION_CROPS[3] },
+      models,
+    };
+    writeFileAtomic(REGRESSION_FILE, JSON.stringify(file, null, 2) + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), REGRESSION_FILE)}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,40 @@
+import { strict as assert } from 'assert';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import { modelsDir } from '../lib/io/paths';
+import { committedModels, readRegressionFile, REGRESSION_SIGMA, scoreModel } from '../scripts/regression-scores';
+
+/**
+ * Each committed model in results/models/ re-scored on two fixed 48×48 fixture crops (σ = 25,
+ * fixed noise) must give the PSNR stored in test/fixtures/regression.json within 0.01 dB.
+ * A model retrained or added on purpose: `npx tsx scripts/regression-scores.ts --update`.
+ */
+describe('regression: committed models on fixed crops', function () {
+  this.timeout(120_000);
+  const TOLERANCE_DB = 0.01;
+  const stored = readRegressionFile();
+  const models = committedModels();
+
+  before(async () => {
+    await initEngine({ quiet: true });
+  });
+
+  it('every committed model has a stored score, and every stored score a model', () => {
+    assert.equal(stored.sigma, REGRESSION_SIGMA);
+    assert.deepEqual(Object.keys(stored.models).sort(), models, 'rerun npx tsx scripts/regression-scores.ts --update after adding or removing a model');
+  });
+
+  for (const name of models) {
+    it(`${name} scores within ${TOLERANCE_DB} dB of its stored PSNR, leaking no tensors`, async () => {
+      const want = stored.models[name];
+      if (!want) assert.fail(`no stored score for ${name}: run npx tsx scripts/regression-scores.ts --update`);
+      const before = tf.memory().numTensors;
+      const got = await scoreModel(path.join(modelsDir(), name));
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      assert.equal(got.weightsSha256, want.weightsSha256, `results/models/${name}/weights.bin changed since the score was stored: if on purpose, rerun scripts/regression-scores.ts --update`);
+      assert.ok(got.psnr > got.inputPsnr + 3, `${name}: ${got.psnr.toFixed(2)} dB is barely above the noisy input's ${got.inputPsnr.toFixed(2)} dB`);
+      const delta = got.psnr - want.psnr;
+      assert.ok(Math.abs(delta) <= TOLERANCE_DB, `${name}: ${got.psnr.toFixed(4)} dB vs stored ${want.psnr.toFixed(4)} dB (Δ ${delta.toFixed(4)} dB, per image ${got.perImage.map((v) => v.toFixed(3)).join(', ')})`);
+    });
+  }
+});
