@@ -33,7 +33,7 @@ import { initEngine, tf } from '../lib/engine';
 import { engineLabel, nativeInfo, registerNativeKernels, unregisterNativeKernels } from '../lib/engine/native';
 import { writeFileAtomic } from '../lib/io/files';
 import { projectPath } from '../lib/io/paths';
-import { cli, machineLoad, makeClock, round1, waitQuiet } from './bench/common';
+import { cli, cpuLine, machineLoad, makeClock, round1, waitQuiet } from './bench/common';
 import { ConvCase, convFlops, convParams, ConvTimes, rimConvCases, rimGateConvCase, timeConv } from './bench/convs';
 import { makeRimBench, RimBenchConfig, timeRimBench } from './bench/rim';
 import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
@@ -149,7 +149,7 @@ function markdown(host: string): string {
   const out = [
     `# Benchmark (\`npm run bench\`)`,
     '',
-    `${new Date().toISOString()} on ${host} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, load average ${machineLoad().load1}); ` +
+    `${new Date().toISOString()} on ${host} (${cpuLine()}; load average ${machineLoad().load1}); ` +
       `RIM-bench: batch ${cfg.batch}, ${cfg.size}x${cfg.size}, ${cfg.features} features, ${cfg.steps} steps, Adam; ${statistic}.`,
     '',
     '| case | engine | threads | training step (ms) | forward, T steps (ms) | params |',
@@ -169,7 +169,7 @@ function markdown(host: string): string {
 async function main(): Promise<void> {
   const info = await initEngine({ quiet: true });
   const main = engineNow(info.backend, info.native);
-  process.stderr.write(`bench: ${main.engine}; load average ${machineLoad().load1} on ${machineLoad().cores} cores\n`);
+  process.stderr.write(`bench: ${main.engine}; ${cpuLine()}; load average ${machineLoad().load1}\n`);
 
   // Torch is looked up first, so that the twin runs right after the tfjs step (same machine load).
   let python: string | undefined;

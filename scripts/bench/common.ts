@@ -106,3 +106,27 @@ export function waitQuiet(what: string, maxMs = 600_000): boolean {
   process.stderr.write(busy < 0.1 ? ', now idle)\n' : ', gave up: timings are contended)\n');
   return busy < 0.1;
 }
+
+/**
+ * The machine's CPU as read from it: the model (os.cpus()), the cores Node may use, and the
+ * widest SIMD sets that /proc/cpuinfo's flags name (Linux; elsewhere the model and cores only),
+ * e.g. 'AMD EPYC, 2 cores, AVX2, AVX-512 (bf16, VNNI)'.
+ */
+export function cpuLine(): string {
+  const parts = [os.cpus()[0]?.model?.trim() || 'unknown CPU', `${os.availableParallelism()} cores`];
+  let flags = new Set<string>();
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^flags\s*:/.test(l));
+    if (line) flags = new Set(line.split(':')[1].trim().split(/\s+/));
+  } catch {
+    // not Linux: no flags
+  }
+  if (flags.has('avx2')) parts.push('AVX2');
+  else if (flags.has('avx')) parts.push('AVX');
+  if (flags.has('avx512f')) {
+    const extras = [['avx512_bf16', 'bf16'], ['avx512_vnni', 'VNNI'], ['avx512_fp16', 'fp16']].filter(([f]) => flags.has(f)).map(([, name]) => name);
+    parts.push(`AVX-512${extras.length ? ` (${extras.join(', ')})` : ''}`);
+  }
+  if (flags.has('amx_tile')) parts.push('AMX');
+  return parts.join(', ');
+}
