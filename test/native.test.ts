@@ -1,4 +1,6 @@
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
 import { tf } from '../lib/engine/tf';
 import { dilateFilter, registerWasmKernels } from '../lib/engine/kernels';
 import {
@@ -11,6 +13,7 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../lib/engine/native';
+import { BenchCell, Conv2d, ConvSpec, ParamSet, RimCell, StridedCell } from '../lib/solvers/learned';
 import { Case, Pad, Shape4, randomValues, relErr, size } from './helpers/conv_cases';
 
 // The optional oneDNN kernels of lib/engine/native.ts (registered for the wasm backend) against
@@ -100,6 +103,56 @@ function randomCases(): Case[] {
     }
   }
   return cases;
+}
+
+/** Where a layer-level check runs: wasm + the native kernels, wasm with its own kernels only (as LGD_NATIVE=0), or cpu. */
+type Mode = 'native' | 'wasm' | 'cpu';
+const MODES: Mode[] = ['native', 'wasm', 'cpu'];
+
+/**
+ * Runs `fn` in `mode` (for 'wasm' the native kernels are unregistered meanwhile, then put back)
+ * and returns its result with the number of native kernel calls it made.
+ */
+async function inMode<T>(mode: Mode, fn: () => Promise<T>): Promise<{ result: T; nativeCalls: number }> {
+  await tf.setBackend(mode === 'cpu' ? 'cpu' : 'wasm');
+  if (mode === 'wasm') unregisterNativeKernels();
+  const before = nativeStats().native;
+  try {
+    const result = await fn();
+    return { result, nativeCalls: nativeStats().native - before };
+  } finally {
+    if (mode === 'wasm') registerNativeKernels({ quiet: true });
+    await tf.setBackend('wasm');
+  }
+}
+
+/**
+ * The values and gradients of `loss(params) = Σ r·out` for an output built by `forward` from the
+ * input `x` and the variables of `params`: `[out, ∂/∂x, ∂/∂(each variable)]`, read back as arrays.
+ * Checks that nothing but the model's own variables (disposed here) stays allocated.
+ */
+async function valueAndGrads(x: tf.Tensor4D, params: ParamSet, forward: (x: tf.Tensor4D) => tf.Tensor, label: string): Promise<Float32Array[]> {
+  const tensors = tf.memory().numTensors;
+  const out = tf.tidy(() => forward(x));
+  const r = tf.tensor(randomValues(out.size, 600), out.shape);
+  const loss = (xx: tf.Tensor): tf.Scalar => tf.sum(tf.mul(forward(xx as tf.Tensor4D), r));
+  const dx = tf.grad(loss)(x);
+  const { value, grads } = tf.variableGrads(() => loss(x), params.variables);
+  const all = [out, dx, ...params.variables.map((v) => grads[v.name])];
+  const arrays = await Promise.all(all.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([out, r, dx, value, ...Object.values(grads)]);
+  assert.equal(tf.memory().numTensors, tensors, `${label}: tensor leak`);
+  return arrays;
+}
+
+/** Asserts that the arrays of every mode equal those of cpu (relative error below 1e-4), naming the part. */
+function assertSameAcrossModes(res: Record<Mode, Float32Array[]>, names: string[], label: string): void {
+  for (const mode of ['native', 'wasm'] as const) {
+    res.cpu.forEach((want, i) => {
+      const e = relErr(res[mode][i], want);
+      assert.ok(e < 1e-4, `${label}, ${mode} vs cpu: ${names[i] ?? `output ${i}`} rel err ${e.toExponential(2)}`);
+    });
+  }
 }
 
 describe('native conv kernels (oneDNN addon)', function () {
@@ -274,6 +327,85 @@ describe('native conv kernels (oneDNN addon)', function () {
     }
   });
 
+  it('a Conv2d layer (one op, no backend test) equals across native, wasm-only and cpu: values and x, kernel, bias gradients, no leaks', async () => {
+    const specs: ConvSpec[] = [
+      { inChannels: 2, outChannels: 8, kernel: 5 },
+      { inChannels: 8, outChannels: 8, kernel: 3, dilation: 2 },
+      { inChannels: 8, outChannels: 6, kernel: 3, stride: 2 },
+      { inChannels: 6, outChannels: 4, kernel: 3, stride: 2, transposed: true },
+    ];
+    for (let n = 0; n < specs.length; n++) {
+      const spec = specs[n];
+      const label = JSON.stringify(spec);
+      const res = {} as Record<Mode, Float32Array[]>;
+      for (const mode of MODES) {
+        const { result, nativeCalls } = await inMode(mode, async () => {
+          const params = new ParamSet(100 + n);
+          const conv = new Conv2d(params, `layer${n}`, spec);
+          const x = tf.tensor4d(randomValues(2 * 9 * 8 * spec.inChannels, 200 + n), [2, 9, 8, spec.inChannels]);
+          const arrays = await valueAndGrads(x, params, (xx) => conv.apply(xx), `${label} ${mode}`);
+          x.dispose();
+          params.dispose();
+          return arrays;
+        });
+        res[mode] = result;
+        if (mode === 'native') assert.ok(nativeCalls >= 3, `${label}: the native kernels ran (${nativeCalls} calls)`);
+        else assert.equal(nativeCalls, 0, `${label}: no native kernel in ${mode} mode`);
+      }
+      assertSameAcrossModes(res, ['y', 'dx', 'dKernel', 'dBias'], label);
+    }
+  });
+
+  it('the RIM cells (bench: 5x5, dilated, ConvGRUs; strided: stride 2 + transposed) equal across native, wasm-only and cpu over two recurrent steps: Δ and every gradient', async () => {
+    const cells: Array<[string, (p: ParamSet) => RimCell]> = [
+      ['bench', (p) => new BenchCell(p, 'cell/', 1, 8)],
+      ['strided', (p) => new StridedCell(p, 'cell/', 1, 6, 5, 3)],
+    ];
+    for (const [name, make] of cells) {
+      const res = {} as Record<Mode, Float32Array[]>;
+      for (const mode of MODES) {
+        const before = nativeStats().fallback;
+        const { result, nativeCalls } = await inMode(mode, async () => {
+          const params = new ParamSet(7);
+          const cell = make(params);
+          const x = tf.tensor4d(randomValues(2 * 10 * 9 * 2, 31), [2, 10, 9, 2]);
+          const twoSteps = (input: tf.Tensor4D): tf.Tensor => {
+            const first = cell.step(input, null);
+            const second = cell.step(tf.concat([first.delta, input.slice([0, 0, 0, 1], [-1, -1, -1, 1])], 3) as tf.Tensor4D, first.state);
+            return tf.concat([first.delta, second.delta], 3);
+          };
+          const arrays = await valueAndGrads(x, params, twoSteps, `${name} cell ${mode}`);
+          x.dispose();
+          params.dispose();
+          return arrays;
+        });
+        res[mode] = result;
+        if (mode === 'native') {
+          assert.ok(nativeCalls >= 10, `${name} cell: the native kernels ran (${nativeCalls} calls)`);
+          assert.equal(nativeStats().fallback, before, `${name} cell: no native kernel fell back`);
+        } else assert.equal(nativeCalls, 0, `${name} cell: no native kernel in ${mode} mode`);
+      }
+      assertSameAcrossModes(res, ['Δ', 'dx'], `${name} cell`);
+    }
+  });
+
+  it('the native BiasAddGrad equals a double-precision sum (rank 2 and 4, empty)', async () => {
+    await tf.setBackend('wasm');
+    for (const shape of [[7, 3], [8, 32, 32, 32], [2, 5, 3, 17], [0, 4, 4, 3]]) {
+      const values = randomValues(size(shape), 44);
+      const c = shape[shape.length - 1];
+      const want = new Float64Array(c);
+      values.forEach((v, i) => (want[i % c] += v));
+      const dy = tf.tensor(values, shape);
+      const before = nativeStats().native;
+      const got = tf.engine().runKernel('BiasAddGrad', { dy }) as tf.Tensor;
+      assert.equal(nativeStats().native - before, 1, `[${shape}]: native BiasAddGrad ran`);
+      const e = relErr((await got.data()) as Float32Array, want);
+      assert.ok(e < 1e-5, `[${shape}]: rel err ${e.toExponential(2)}`);
+      tf.dispose([dy, got]);
+    }
+  });
+
   it('also runs on the cpu backend when registered for it', async () => {
     const c: Case = { x: [2, 10, 9, 4], w: [3, 3, 4, 5], stride: 2, dilation: 1, pad: 'same' };
     await tf.setBackend('cpu');
@@ -324,5 +456,17 @@ describe('native conv kernels (oneDNN addon)', function () {
     opt.dispose();
     tf.dispose([x, target, w1, b1, w2, w3]);
     assert.equal(tf.memory().numTensors, tensors, 'tensor leak');
+  });
+});
+
+describe('model layers do not branch on the backend', () => {
+  it('lib/solvers/learned imports nothing from lib/engine/native and never asks which backend runs', () => {
+    const dir = path.join(__dirname, '..', 'lib', 'solvers', 'learned');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.includes('conv.ts'), `expected conv.ts in ${dir}`);
+    for (const f of files) {
+      const src = fs.readFileSync(path.join(dir, f), 'utf8');
+      assert.doesNotMatch(src, /engine\/native|nativeKernelsActive|getBackend\(|dilatedKernelsActive|getKernel\(/, `lib/solvers/learned/${f} asks about the backend or its kernels`);
+    }
   });
 });
