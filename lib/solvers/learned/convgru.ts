@@ -39,8 +39,8 @@ export const fastTanh = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => 
  * A zero hidden state (`h = null`) skips the hidden convolution (`U·0 = 0`, only its bias remains).
  * Each gate is its own convolution with a slice of the 3F-wide kernels (same values as PyTorch's
  * chunk of one wide convolution; faster on the wasm backend, see {@link Conv2d.applyOutputs}).
- * For speed on wasm: the biases go into the input-side convolutions ({@link convBias}, fused
- * into the conv with the native kernels), r and z taking `b_i + b_h` once (same sums up to
+ * For speed on wasm: the biases go into the input-side convolutions ({@link convBias}, one
+ * `FusedConv2D` kernel on every backend), r and z taking `b_i + b_h` once (same sums up to
  * float32 rounding), and tanh is {@link fastTanh}.
  * @example
  * const params = new ParamSet(0);
@@ -75,7 +75,7 @@ export class ConvGRU {
     const F = this.hidden;
     return tf.tidy(() => {
       // One convolution per gate (weights sliced, see Conv2d.applyOutputs): no activation splits.
-      // Biases go into the input-side convolutions (convBias: fused into the conv where native).
+      // Biases go into the input-side convolutions (convBias: one FusedConv2D kernel).
       const wx = (gate: number, bias: tf.Tensor) => convBias(x, this.ih.kernelOutputs(gate * F, F), bias); // W_g x + bias, [b, h, w, F]
       const uh = (gate: number) => (h ? this.hh.convOutputs(h, gate * F, F) : null); // U_g h, or null for h = 0
       const bi = (gate: number) => this.ih.biasOutputs(gate * F, F); // [F]
