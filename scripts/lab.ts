@@ -4,13 +4,19 @@
  * `--ip ADDR` (e.g. 0.0.0.0 for a browser on another machine), `--port N`, `--no-browser`,
  * `--allow-root`. Anything after a `--` goes to `jupyter notebook` as it is
  * (`npm run lab -- --no-browser -- --NotebookApp.token=abc`).
- * Run as root, `--allow-root` is added. Set-up (jupyter, kernel) is done by `npm run lab` first.
+ * Run as root, `--allow-root` is added. `npm run lab` does the whole set-up first, as the other
+ * commands do (Jupyter, kernel, Chromium, the native convolutions, data) and builds dist/; the
+ * kernel runs Node with source maps, so library errors name lib/*.ts.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setting } from '../lib/settings';
 import { parseCommandLine } from './cli';
 import { JUPYTER_DATA, KERNEL_DIR, NOTEBOOKS_DIR, ROOT, jupyterEnv } from './setup';
+
+/** The native addon the engine loads by default (lib/engine/native.ts). */
+const NATIVE_ADDON = path.join(ROOT, 'native', 'build', 'Release', 'lgd_native.node');
 
 function main(): void {
   const cli = parseCommandLine({
@@ -36,13 +42,21 @@ function main(): void {
     console.error('lab: the tslab kernelspec is missing; run `npm run setup -- --only jupyter,kernel` (npm run lab does this)');
     process.exit(1);
   }
+  // Started without `npm run lab`: say what the notebooks will lack.
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+    console.warn('lab: warning: dist/index.js is missing, so notebooks cannot import lgd-workspace; run `npm run build` (npm run lab does this)');
+  }
+  if (setting('LGD_NATIVE') && !fs.existsSync(setting('LGD_NATIVE_PATH') ?? NATIVE_ADDON)) {
+    console.warn('lab: warning: the native convolutions are not built, so notebooks use the slow wasm kernels; run `npm run build:native` (npm run lab does this)');
+  }
   fs.mkdirSync(NOTEBOOKS_DIR, { recursive: true });
   const args = ['notebook', `--notebook-dir=${NOTEBOOKS_DIR}`];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && !extra.some((a) => a.startsWith('--allow-root') || a.startsWith('--NotebookApp.allow_root'))) args.push('--allow-root');
   // Hide notebooks/node_modules (the generated type stub, see setup.ts) from the file tree; Notebook 6's defaults + it.
   if (!extra.some((a) => a.includes('hide_globs'))) {
-    args.push(`--ContentsManager.hide_globs=['node_modules','__pycache__','*.pyc','*.pyo','.DS_Store','*.so','*.dylib','*~']`);
+    // One flag per item: traitlets 5 deprecates the list-literal form (a FutureWarning on every start).
+    for (const glob of ['node_modules', '__pycache__', '*.pyc', '*.pyo', '.DS_Store', '*.so', '*.dylib', '*~']) args.push(`--ContentsManager.hide_globs=${glob}`);
   }
   args.push(...extra);
   console.log(`lab: jupyter ${args.filter((a) => !a.includes('hide_globs')).join(' ')}  (kernel "TypeScript (lgd-workspace)", JUPYTER_PATH=${path.relative(ROOT, JUPYTER_DATA)})`);

@@ -372,6 +372,7 @@ async function main(): Promise<number> {
 
 /** How to go on after a failed or interrupted run. */
 function resumeHint(opts: Options, name: string, finished: number): string {
+  if (finished === 0) return `run-notebooks: nothing finished yet; the next run starts at the first notebook`;
   const state = show(path.join(opts.out, STATE_FILE));
   if (opts.full) return `run-notebooks: the same command resumes at ${name}, skipping the ${finished} finished notebook(s) (--restart runs all; state in ${state})`;
   return `run-notebooks: add --resume to go on at ${name} without rerunning the ${finished} finished notebook(s) (state in ${state})`;

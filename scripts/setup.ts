@@ -147,7 +147,7 @@ function aptGet(args: string[]): { ok: boolean; lines: number } {
  * install fails). apt's output goes to {@link APT_LOG}: one summary line here, or on failure the
  * log's tail and its path.
  */
-function aptInstall(pkgs: string[], log: Log): void {
+export function aptInstall(pkgs: string[], log: Log = console.log): void {
   const t0 = Date.now();
   const rel = path.relative(process.cwd(), APT_LOG) || APT_LOG;
   let lines = 0;
@@ -198,7 +198,8 @@ export function ensureJupyter(log: Log = console.log): void {
 export function kernelSpec(): { argv: string[]; display_name: string; language: string } {
   return {
     // process.execPath: the node running this script (absolute, so Jupyter's PATH does not matter).
-    argv: [process.execPath, TSLAB_BIN, 'kernel', '--config-path', '{connection_file}'],
+    // --enable-source-maps: stack traces of library errors name lib/*.ts (dist/*.js.map), not dist/*.js.
+    argv: [process.execPath, '--enable-source-maps', TSLAB_BIN, 'kernel', '--config-path', '{connection_file}'],
     display_name: KERNEL_DISPLAY_NAME,
     language: 'typescript',
   };

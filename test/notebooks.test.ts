@@ -247,6 +247,25 @@ describe('notebooks', () => {
       assert.ok(Date.now() - t0 < 60_000, 'the silent cell was not stopped early');
     });
 
+    it('errors thrown in the library point into lib/*.ts (source maps), not dist/*.js', async function () {
+      const built = path.join(ROOT, 'dist', 'settings.js');
+      if (!fs.existsSync(`${built}.map`)) {
+        console.log('      (skipped: dist/ is not built with source maps; run `npm run build`)');
+        this.skip();
+      }
+      const nbDir = path.join(tmp, 'maps');
+      fs.mkdirSync(nbDir);
+      fs.writeFileSync(
+        path.join(nbDir, '10_throws.ipynb'),
+        notebook([`const { setting } = require(${JSON.stringify(built)});\nsetting('LGD_NATIVE_THREADS', { LGD_NATIVE_THREADS: 'two' });`]),
+      );
+      const { code, out } = await runRunner(['--out', path.join(tmp, 'maps-out'), nbDir]);
+      assert.notEqual(code, 0, out);
+      assert.match(out, /error: +SettingError: LGD_NATIVE_THREADS=two/, out);
+      assert.match(out, /at setting \(.*lib\/settings\.ts:\d+:\d+\)/, out);
+      assert.doesNotMatch(out, /dist\/settings\.js:\d+/, out);
+    });
+
     it('a failed --full run resumes after the notebooks that finished; a finished run starts over', async () => {
       const nbDir = path.join(tmp, 'resume');
       const outDir = path.join(tmp, 'resume-out');
