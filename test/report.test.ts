@@ -15,6 +15,7 @@ import {
   figureHtml,
   hasChromium,
   imageGrid,
+  wrapLine,
   isNotebook,
   lineFigure,
   pivotTable,
@@ -169,6 +170,25 @@ describe('report', () => {
     it('rejects a non-image', async () => {
       await assert.rejects(imageGrid([{ images: [tf.zeros([4, 4, 2])] }]), /toUint8: expected an image/);
       await assert.rejects(imageGrid([{ images: [{ caption: 'x' } as never] }]), /row 0, image 0 is not an image/);
+    });
+
+    it('wraps a title wider than the grid onto several lines instead of cutting it (quick-size grids)', async () => {
+      const title = 'Denoising BSD68 (central 96×96; PSNR of the whole image)';
+      const img = tf.zeros([96, 96, 1]);
+      const rows = [{ label: 'test001', images: [img, img, img] }];
+      const wrapped = await imageGrid(rows, { title });
+      const plain = await imageGrid(rows);
+      assert.ok(wrapped.titleLines.length > 1, `one line: ${wrapped.titleLines}`);
+      assert.equal(wrapped.titleLines.join(' '), title, 'every word of the title is drawn, in order');
+      // Each line fits the canvas at the bold title size (0.68 em per character, 14 · 1.3 px), gaps excluded.
+      for (const line of wrapped.titleLines) assert.ok(line.length * 14 * 1.3 * 0.68 <= wrapped.width - 12, `"${line}" is wider than ${wrapped.width} px`);
+      assert.equal(wrapped.width, plain.width, 'the title does not change the grid width');
+      assert.ok(wrapped.height - plain.height >= wrapped.titleLines.length * 14 * 1.3, 'room for every title line');
+      const band = tf.zeros([40, 800, 1]);
+      const wide = await imageGrid([{ images: [band] }], { title });
+      assert.deepEqual(wide.titleLines, [title], 'a title that fits stays on one line');
+      assert.deepEqual(wrapLine('abcdefghij k', 4), ['abcd', 'efgh', 'ij k']);
+      tf.dispose([img, band]);
     });
   });
 

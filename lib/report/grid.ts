@@ -46,7 +46,7 @@ export interface ImageGridOptions {
   background?: string;
   /** Text colour (CSS colour, default black). */
   color?: string;
-  /** Optional title drawn above the grid. */
+  /** Optional title drawn above the grid; wrapped onto several lines where the grid is narrower. */
   title?: string;
 }
 
@@ -64,6 +64,8 @@ export interface ImageGrid {
   columns: number;
   /** The captions, by row and column ('' where none). */
   captions: string[][];
+  /** The title as drawn: one entry per line ([] without a title). */
+  titleLines: string[];
   /** False if no font was available to draw the text (the images are still there). */
   textRendered: boolean;
 }
@@ -127,9 +129,37 @@ function fontsWork(): Promise<boolean> {
   return fontCheck;
 }
 
-/** Rough width of a text line in pixels (DejaVu Sans averages ~0.6 em per character). */
+/** Rough width of a text line in pixels (DejaVu Sans averages ~0.6 em per character; bold ~0.68, see the title). */
 function textWidth(text: string, fontSize: number): number {
   return Math.ceil(text.length * fontSize * 0.6);
+}
+
+/**
+ * Breaks `text` into lines of at most `maxChars` characters: at spaces where it can, inside a
+ * word only when the word alone is longer than a line. Every character but the spaces broken at is kept.
+ * @example
+ * wrapLine('σ = 25 | BSD68 (central 96×96; PSNR of the whole image)', 24);
+ * // ['σ = 25 | BSD68 (central', '96×96; PSNR of the whole', 'image)']
+ */
+export function wrapLine(text: string, maxChars: number): string[] {
+  const max = Math.max(1, Math.floor(maxChars));
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    let w = word;
+    if (line && line.length + 1 + w.length <= max) {
+      line += ` ${w}`;
+      continue;
+    }
+    if (line) lines.push(line);
+    while (w.length > max) {
+      lines.push(w.slice(0, max));
+      w = w.slice(max);
+    }
+    line = w;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /**
@@ -182,9 +212,13 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
   const rowCapH = cells.map((r) => (r.some((c) => c.caption) ? lineH : 0));
   const labels = rowsIn.map((r) => r.label ?? '');
   const labelW = labels.some((l) => l) ? Math.max(...labels.map((l) => textWidth(l, fontSize))) + gap : 0;
-  const titleH = options.title ? Math.ceil(fontSize * 1.3 * 1.6) : 0;
-
   const width = gap + labelW + colW.reduce((a, b) => a + b, 0) + gap * columns;
+  // The title wraps to the grid's width (a quick-size grid is a few small crops wide).
+  const titleSize = fontSize * 1.3;
+  const titleLines = options.title ? wrapLine(options.title, (width - 2 * gap) / (titleSize * 0.68)) : [];
+  const titleLineH = titleSize * 1.25;
+  const titleH = titleLines.length ? Math.ceil(titleLineH * titleLines.length + titleSize * 0.35) : 0;
+
   const height = gap + titleH + rowImgH.reduce((a, b, i) => a + b + rowCapH[i], 0) + gap * cells.length;
 
   const composites: sharp.OverlayOptions[] = [];
@@ -195,7 +229,7 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
         `font-weight="${weight}" text-anchor="${anchor}" fill="${escapeHtml(color)}">${escapeHtml(s)}</text>`,
     );
   };
-  if (options.title) text(width / 2, gap + fontSize * 1.3 * 1.1, options.title, fontSize * 1.3, 'middle', 'bold');
+  titleLines.forEach((line, k) => text(width / 2, gap + titleSize * 1.1 + k * titleLineH, line, titleSize, 'middle', 'bold'));
 
   let y = gap + titleH;
   cells.forEach((row, i) => {
@@ -249,6 +283,7 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
     rows: cells.length,
     columns,
     captions: cells.map((r) => r.map((c) => c.caption)),
+    titleLines,
     textRendered,
   };
 }
