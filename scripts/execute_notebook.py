@@ -183,12 +183,13 @@ class SilenceWatchdog(threading.Thread):
 
 
 def fmt_seconds(s):
-    if s < 60:
+    if s < 59.5:
         return "%.1f s" % s if s < 10 else "%d s" % round(s)
-    m = int(s // 60)
-    if m < 60:
-        return "%d min %d s" % (m, round(s - 60 * m))
-    return "%d h %02d min" % (m // 60, m % 60)
+    total = int(round(s))
+    m = total // 60
+    if m >= 60:
+        return "%d h %02d min" % (m // 60, m % 60)
+    return "%d min %d s" % (m, total % 60) if total % 60 else "%d min" % m
 
 
 def stop_on_signals():

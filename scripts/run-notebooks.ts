@@ -160,10 +160,11 @@ function resolveTargets(targets: string[]): string[] {
 }
 
 function fmtSeconds(s: number): string {
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
+  if (s < 59.5) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const total = Math.round(s);
+  const m = Math.floor(total / 60);
   if (m >= 60) return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  return total % 60 ? `${m} min ${total % 60} s` : `${m} min`;
 }
 
 /** A wall-clock time as HH:MM (local). */
