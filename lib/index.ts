@@ -14,3 +14,4 @@ export * from './solvers/classical';
 export * from './experiments';
 export * from './solvers/learned';
 export * from './training';
+export * from './tasks';

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import { initEngine, tf } from '../lib/engine';
 import {
   bicubicBaseline, chooseLambda, deblurringTask, denoisingTask, loadSrTestPairs, publishedSrPsnr, replaceLuma,
-  superResolutionTask, luma, tvRestore,
+  superResolutionTask, luma, tvRestore, restoreTv,
 } from '../lib/experiments';
 import { identity } from '../lib/operators';
 import { progress } from '../lib/report/progress';
@@ -77,7 +77,7 @@ describe('classical baselines: TV tasks and helpers', () => {
       const truth = task.prepare(image);
       const y = task.degrade(truth, 3);
       const input = task.input(y);
-      const { output, history } = task.restore(y, { lambda: 4, iterations: 15, truth, init: input });
+      const { output, history } = restoreTv(task, y, { lambda: 4, iterations: 15, truth, init: input });
       assert.deepEqual(output.shape, truth.shape);
       const offLevel = tf.tidy(() => output.mul(255).sub(output.mul(255).round()).abs().max().dataSync()[0]);
       assert.ok(offLevel < 1e-3, 'output is not on 8-bit levels');

@@ -156,7 +156,6 @@ describe('training', function () {
       const optimizer = tf.train.adam(1e-3);
       const clean = tf.tidy(() => tf.add(0.5, tf.mul(0.3, tf.sin(tf.mul(tf.range(0, 2 * 64), 0.3)))).reshape([2, 8, 8, 1])) as tf.Tensor4D;
       const noisy = blindNoise(clean, 25, 25, 1);
-      const problem = createProblem({ likelihood: noisy.likelihood, y: noisy.y });
       const first = trainStep(rim, optimizer, [{ clean, y: noisy.y, likelihood: noisy.likelihood, describe: 'bench' }], { lr: 1e-3, clipNorm: 0 });
       const before = tf.memory().numTensors;
       const second = trainStep(rim, optimizer, [{ clean, y: noisy.y, likelihood: noisy.likelihood, describe: 'bench' }], { lr: 1e-3, clipNorm: 0 });

@@ -7,9 +7,10 @@ import { tf } from '../engine/tf';
 import { NamedImage, SrPair } from '../io/datasets';
 import { mean } from '../metrics/mean';
 import { progress } from '../report/progress';
-import { MEASURED, ResultRow } from '../report/tables';
+import { ResultRow } from '../report/tables';
 import { IterationRecord } from '../solvers/classical/history';
-import { Quality, RestorationTask, TvSettings } from './tasks';
+import { evaluate, tvMethod } from './evaluate';
+import { Quality, RestorationTask, restoreTv, TvSettings } from './tasks';
 import { ClassicalSolverName, ClassicalSolverOptions, SOLVER_LABELS } from './tv';
 
 
@@ -84,7 +85,7 @@ export function chooseLambda(options: LambdaSearchOptions): LambdaSearch {
     const y = task.degrade(truth, seed + i);
     const init = task.input(y);
     lambdas.forEach((lambda, k) => {
-      const r = task.restore(y, { ...options, lambda, init });
+      const r = restoreTv(task, y, { ...options, lambda, init });
       const q = task.measure(r.output, truth);
       r.output.dispose();
       work += r.size * Math.max(r.history.length - 1, 0);
@@ -213,57 +214,18 @@ export function tvMethodName(solver: ClassicalSolverName = 'lbfgs'): string {
  * ev.rows; // [{ method: 'noisy input', ... }, { method: 'TV (L-BFGS)', psnr: 27.3, ... }]
  */
 export function evaluateTask(options: EvaluateOptions): Evaluation {
-  const { task } = options;
-  if (options.pairs && (options.images || options.measurements)) throw new Error('evaluateTask: give pairs, or images (and measurements), not both');
-  const images = options.pairs ? options.pairs.map((p) => ({ name: p.name, image: p.hr })) : (options.images ?? []);
-  const measurements = options.pairs ? options.pairs.map((p) => p.lr) : options.measurements;
-  if (images.length === 0) throw new Error('evaluateTask: no images');
-  if (measurements && measurements.length !== images.length) {
-    throw new Error(`evaluateTask: ${measurements.length} measurements for ${images.length} images`);
-  }
-  const seed = options.seed ?? 0;
-  const keep = options.keepExamples ?? 1;
-  const method = tvMethodName(options.solver);
-  const bar = options.progress === false ? undefined : progress(images.length, { label: `${options.dataset} ${task.label}` });
-  const perImage: ImageResult[] = [];
-  const examples: Example[] = [];
+  const { task, dataset, images, measurements, pairs, seed, keepExamples, progress: showProgress, ...tv } = options;
+  const method = tvMethod(tv);
   const t0 = performance.now();
-  let work = 0;
-  images.forEach((im, i) => {
-    const truth = task.prepare(im.image);
-    const y = measurements ? measurements[i] : task.degrade(truth, seed + i);
-    const input = task.input(y);
-    const inputQuality = task.measure(input, truth);
-    const t1 = performance.now();
-    const r = task.restore(y, { ...options, init: input });
-    const seconds = (performance.now() - t1) / 1000;
-    work += r.size * Math.max(r.history.length - 1, 0);
-    const quality = task.measure(r.output, truth);
-    perImage.push({ name: im.name, input: inputQuality, tv: quality, seconds });
-    if (!measurements) y.dispose();
-    if (examples.length < keep) {
-      examples.push({ name: im.name, label: `${task.label} ${im.name}`, truth, input, output: r.output, inputMethod: task.inputMethod, method, inputQuality, quality });
-    } else {
-      tf.dispose([truth, input, r.output]);
-    }
-    bar?.tick(`${im.name} TV ${quality.psnr.toFixed(2)} dB (${task.inputMethod} ${inputQuality.psnr.toFixed(2)} dB)`);
-  });
-  const row = (m: string, q: (r: ImageResult) => Quality): ResultRow => ({
-    task: task.task,
-    dataset: options.dataset,
-    setting: task.setting,
-    method: m,
-    psnr: mean(perImage.map((r) => q(r).psnr)),
-    ssim: mean(perImage.map((r) => q(r).ssim)),
-    source: MEASURED,
-  });
+  const ev = evaluate(task, [method], { dataset, images, measurements, pairs, seed: seed ?? 0, keepExamples, progress: showProgress });
+  const m = ev.methods[0];
   return {
-    rows: [row(task.inputMethod, (r) => r.input), row(method, (r) => r.tv)],
-    perImage,
-    examples,
-    method,
+    rows: ev.rows,
+    perImage: m.perImage.map((r, i) => ({ name: r.name, input: ev.input[i].quality, tv: r.quality, seconds: r.seconds })),
+    examples: m.examples,
+    method: method.name,
     seconds: (performance.now() - t0) / 1000,
-    work,
+    work: m.work,
   };
 }
 
@@ -336,7 +298,7 @@ export function compareSolvers(options: CompareSolversOptions): SolverRun[] {
   const init = task.input(y);
   const runs = options.runs.map((spec): SolverRun => {
     const t0 = performance.now();
-    const r = task.restore(y, {
+    const r = restoreTv(task, y, {
       lambda: options.lambda,
       epsilon: options.epsilon,
       solver: spec.solver,

@@ -15,3 +15,4 @@ export * from './figures';
 export * from './published';
 export * from './runtime';
 export * from './learned';
+export * from './evaluate';

@@ -8,13 +8,9 @@ import * as path from 'path';
 import { tf } from '../engine/tf';
 import { mean } from '../metrics/mean';
 import { modelsDir, projectPath, resultsDir } from '../io/paths';
-import { gaussianLikelihood } from '../likelihoods/gaussian';
-import { psnrPerImage } from '../metrics/psnr';
 import { Figure, lineFigure, logAxisPosition } from '../report/figures';
 import { saveImageGrid, SaveImageGridOptions } from '../report/grid';
-import { progress } from '../report/progress';
-import { MEASURED, ResultRow } from '../report/tables';
-import { createProblem } from '../solvers/classical/problem';
+import { ResultRow } from '../report/tables';
 import { loadLearnedSolver } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
 import { LogEntry, runningMean } from '../training/log';
@@ -22,8 +18,8 @@ import { TrainConfigInput } from '../training/config';
 import { TrainRecord } from '../training/export';
 import { trainLearnedSolver } from '../training/train';
 import { Example } from './classical';
+import { evaluate, learnedMethod } from './evaluate';
 import { comparisonGridRows } from './figures';
-import { to8bit } from './sr';
 import { Quality, RestorationTask } from './tasks';
 
 /** What `train.json` of an exported model records (written by `exportTrainedModel`). */
@@ -110,7 +106,7 @@ export interface LearnedEvaluationOptions {
   dataset: string;
   /** Test images (truths before `prepare`); not disposed. */
   images: ReadonlyArray<{ name: string; image: tf.Tensor4D }>;
-  /** Image i is degraded with `seed + i` (default 0): the same seeds give the same noise for every method. */
+  /** Image i is degraded with `seed + i` (default the task's protocol, `task.seed`): the same seeds give the same noise for every method. */
   seed?: number;
   /** Steps whose output is measured (default the solver's trained T). */
   steps?: number;
@@ -147,62 +143,25 @@ export function evaluateLearned(options: LearnedEvaluationOptions): LearnedEvalu
   const { solver, task } = options;
   if (options.images.length === 0) throw new Error('evaluateLearned: no images');
   const imageChannels = options.images[0].image.shape[3];
-  if (imageChannels !== solver.config.channels) {
+  if (task.task !== 'super-resolution' && imageChannels !== solver.config.channels) {
     throw new Error(`evaluateLearned: ${options.method} works on ${solver.config.channels} channel(s) but the ${options.dataset} images have ${imageChannels}`);
   }
-  const steps = options.steps ?? solver.config.steps;
-  const curveSteps = options.curveSteps ?? 2 * steps;
-  const curveImages = Math.min(options.curveImages ?? 0, options.images.length);
-  if (curveImages > 0 && curveSteps < steps) throw new Error(`evaluateLearned: curveSteps (${curveSteps}) < steps (${steps})`);
-  const keep = options.keepExamples ?? 1;
-  const seed = options.seed ?? 0;
-  const likelihood = gaussianLikelihood(task.operator, { sigma: task.sigma });
-  const bar = options.progress === false ? undefined : progress(options.images.length, { label: `${options.method} ${options.dataset} ${task.label}` });
-  const perImage: LearnedEvaluation['perImage'] = [];
-  const examples: Example[] = [];
-  const curveSums = new Array<number>(curveImages > 0 ? curveSteps : 0).fill(0);
-  const t0 = performance.now();
-  options.images.forEach((im, i) => {
-    const truth = task.prepare(im.image);
-    const y = task.degrade(truth, seed + i);
-    const input = task.input(y);
-    const inputQuality = task.measure(input, truth);
-    const n = i < curveImages ? curveSteps : steps;
-    const problem = createProblem({ likelihood, y });
-    const xs = tf.tidy(() => solver.run(y, problem, { steps: n }));
-    if (i < curveImages) {
-      xs.forEach((x, t) => {
-        const q = to8bit(x);
-        curveSums[t] += psnrPerImage(q, truth)[0];
-        q.dispose();
-      });
-    }
-    const output = to8bit(xs[steps - 1]);
-    tf.dispose([...xs, y]);
-    const quality = task.measure(output, truth);
-    perImage.push({ name: im.name, input: inputQuality, output: quality });
-    if (examples.length < keep) {
-      examples.push({ name: im.name, label: `${task.label} ${im.name}`, truth, input, output, inputMethod: task.inputMethod, method: options.method, inputQuality, quality });
-    } else {
-      tf.dispose([truth, input, output]);
-    }
-    bar?.tick(`${im.name} ${options.method} ${quality.psnr.toFixed(2)} dB (${task.inputMethod} ${inputQuality.psnr.toFixed(2)} dB)`);
-  });
-  const row = (method: string, q: (r: LearnedEvaluation['perImage'][number]) => Quality): ResultRow => ({
-    task: task.task,
+  const method = learnedMethod(solver, { name: options.method, steps: options.steps, curveSteps: options.curveSteps });
+  const ev = evaluate(task, [method], {
     dataset: options.dataset,
-    setting: task.setting,
-    method,
-    psnr: mean(perImage.map((r) => q(r).psnr)),
-    ssim: mean(perImage.map((r) => q(r).ssim)),
-    source: MEASURED,
+    images: options.images,
+    seed: options.seed,
+    curveImages: options.curveImages,
+    keepExamples: options.keepExamples,
+    progress: options.progress,
   });
+  const m = ev.methods[0];
   return {
-    rows: [row(task.inputMethod, (r) => r.input), row(options.method, (r) => r.output)],
-    perImage,
-    curve: curveSums.map((s) => s / curveImages),
-    examples,
-    seconds: (performance.now() - t0) / 1000,
+    rows: ev.rows,
+    perImage: m.perImage.map((r, i) => ({ name: r.name, input: ev.input[i].quality, output: r.quality })),
+    curve: m.curve,
+    examples: m.examples,
+    seconds: m.seconds,
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import { tf } from '../engine/tf';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
+import { Likelihood } from '../likelihoods/types';
+import { mean } from '../metrics/mean';
 import { psnrPerImage } from '../metrics/psnr';
 import { ssimPerImage } from '../metrics/ssim';
 import { srMetrics } from '../metrics/color';
@@ -84,7 +86,7 @@ export interface Quality {
  */
 export interface RestorationTask {
   /** Table task name. */
-  readonly task: 'denoise' | 'deblur' | 'super-resolution';
+  readonly task: 'denoise' | 'deblur' | 'super-resolution' | (string & {});
   /** Table setting, e.g. 'sigma=25' or 'x3'. */
   readonly setting: string;
   /** Short label for progress lines and figures, e.g. 'σ=25'. */
@@ -101,26 +103,81 @@ export interface RestorationTask {
   degrade(truth: tf.Tensor4D, seed: number): tf.Tensor4D;
   /** The naive estimate from `y`, shaped like the truth (the measurement itself, or bicubic). A new tensor. */
   input(y: tf.Tensor4D): tf.Tensor4D;
-  /** TV restoration of `y`. */
-  restore(y: tf.Tensor4D, options: RestoreOptions): Restoration;
   /** The benchmark's PSNR/SSIM of an estimate against the truth. */
   measure(estimate: tf.Tensor4D, truth: tf.Tensor4D): Quality;
+  /** The benchmark's PSNR alone (cheaper: for per-step curves). */
+  measurePsnr(estimate: tf.Tensor4D, truth: tf.Tensor4D): number;
+  /**
+   * The test protocol's noise: image i of a test set is degraded with seed `seed + i`, for every
+   * method and in every notebook (denoising: `1000·σ` (+500 quantized); deblurring 5000; SR: no noise).
+   */
+  readonly seed: number;
+  /**
+   * What solvers work on: the measurement, the start point and the truth in the solver's space
+   * (the luma for SR; the image itself otherwise), the likelihood (operator + noise model), and
+   * how an estimate becomes the method's 8-bit output shaped like the truth.
+   * @param y the measurement (not disposed)
+   * @param input the task's naive estimate `input(y)` (not disposed)
+   * @param truth the prepared truth, when known (histories then record PSNR/SSIM)
+   */
+  view(y: tf.Tensor4D, input: tf.Tensor4D, truth?: tf.Tensor4D): SolverView;
+}
+
+/**
+ * The problem a method solves for one image ({@link RestorationTask.view}); `dispose()` frees what
+ * the view made (never `y`, `input` or `truth`).
+ * @example
+ * const v = task.view(y, input); const x = v.finish(v.x0); v.dispose();
+ */
+export interface SolverView {
+  y: tf.Tensor4D;
+  x0: tf.Tensor4D;
+  truth?: tf.Tensor4D;
+  likelihood: Likelihood;
+  /** σ of the likelihood ([0, 1] scale). */
+  sigma: number;
+  /** The 8-bit output shaped like the truth from an estimate `x` of the solver's space (a new tensor). */
+  finish(x: tf.Tensor4D): tf.Tensor4D;
+  dispose(): void;
+}
+
+/**
+ * TV restoration of a task's measurement (the classical method of the tables): the task's view
+ * (SR: the luma, from the bicubic start), TV with the given settings, the view's 8-bit output.
+ * @example
+ * const { output } = restoreTv(task, y, { lambda: 8, iterations: 20 }); output.dispose();
+ */
+export function restoreTv(task: RestorationTask, y: tf.Tensor4D, o: RestoreOptions): Restoration {
+  const input = o.init ?? task.input(y);
+  const view = task.view(y, input, o.truth);
+  try {
+    const r = tvRestore({ ...o, operator: view.likelihood.operator, y: view.y, sigma: view.sigma, x0: view.x0, truth: view.truth });
+    const output = view.finish(r.x);
+    const size = view.x0.size;
+    r.x.dispose();
+    return { output, history: r.history, reason: r.reason, size };
+  } finally {
+    view.dispose();
+    if (!o.init) input.dispose();
+  }
 }
 
 /** Mean PSNR/SSIM on [0, 1] images (data range 1), for the gray tasks. */
 function measurePlain(estimate: tf.Tensor4D, truth: tf.Tensor4D): Quality {
-  const p = psnrPerImage(estimate, truth);
-  const s = ssimPerImage(estimate, truth);
-  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  return { psnr: mean(p), ssim: mean(s) };
+  return { psnr: mean(psnrPerImage(estimate, truth)), ssim: mean(ssimPerImage(estimate, truth)) };
 }
 
-/** `restore` of the tasks whose operator maps the image's shape to itself (start at `y`). */
-function restoreInPlace(operator: LinearOperator, sigma: number, y: tf.Tensor4D, o: RestoreOptions): Restoration {
-  const r = tvRestore({ ...o, operator, y, sigma });
-  const output = to8bit(r.x);
-  r.x.dispose();
-  return { output, history: r.history, reason: r.reason, size: y.size };
+/** The view of the tasks whose operator maps the image's shape to itself: solve on the image, start at `y`. */
+function inPlaceView(operator: LinearOperator, sigma: number) {
+  return (y: tf.Tensor4D, _input: tf.Tensor4D, truth?: tf.Tensor4D): SolverView => ({
+    y,
+    x0: y,
+    truth,
+    sigma,
+    likelihood: gaussianLikelihood(operator, { sigma }),
+    finish: (x) => to8bit(x),
+    dispose: () => undefined,
+  });
 }
 
 /**
@@ -133,6 +190,8 @@ export interface DenoisingTaskOptions {
   sigma: number;
   /** Round the noisy image to 8 bits (default false: the published tables' main setting). */
   quantize?: boolean;
+  /** Seed of test image 0 (default the protocol's `1000·σ`, +500 when quantized). */
+  seed?: number;
 }
 
 /**
@@ -165,8 +224,10 @@ export function denoisingTask(options: DenoisingTaskOptions): RestorationTask {
       return q;
     },
     input: (y) => tf.clone(y),
-    restore: (y, o) => restoreInPlace(operator, sigma, y, o),
     measure: measurePlain,
+    measurePsnr: (estimate, truth) => mean(psnrPerImage(estimate, truth)),
+    seed: options.seed ?? 1000 * s + (options.quantize ? 500 : 0),
+    view: inPlaceView(operator, sigma),
   };
 }
 
@@ -182,6 +243,8 @@ export interface DeblurringTaskOptions {
   kernelSigma: number;
   /** Noise standard deviation on the 0..255 scale. */
   sigma: number;
+  /** Seed of test image 0 (default the protocol's 5000). */
+  seed?: number;
 }
 
 /**
@@ -207,8 +270,10 @@ export function deblurringTask(options: DeblurringTaskOptions): RestorationTask 
     prepare: (image) => tf.clone(image),
     degrade: (truth, seed) => likelihood.sample(truth, seed),
     input: (y) => tf.clone(y),
-    restore: (y, o) => restoreInPlace(operator, sigma, y, o),
     measure: measurePlain,
+    measurePsnr: (estimate, truth) => mean(psnrPerImage(estimate, truth)),
+    seed: options.seed ?? 5000,
+    view: inPlaceView(operator, sigma),
   };
 }
 
@@ -255,20 +320,75 @@ export function superResolutionTask(options: SuperResolutionTaskOptions): Restor
     prepare: (image) => modcrop(image, s),
     degrade: (truth) => imresize(truth, 1 / s, { quantize: true }),
     input: (y) => bicubic8(y, s),
-    restore(y, o) {
-      const init = o.init ?? bicubic8(y, s);
+    seed: 0,
+    view(y, input, truth) {
       const yLuma = luma(y);
-      const x0 = luma(init);
-      const truthLuma = o.truth ? luma(o.truth) : undefined;
-      const r = tvRestore({ ...o, operator, y: yLuma, sigma, x0, truth: truthLuma });
-      const output = tf.tidy(() => to8bit(replaceLuma(init, r.x, x0)));
-      const size = x0.size;
-      tf.dispose([yLuma, x0, r.x, ...(truthLuma ? [truthLuma] : []), ...(o.init ? [] : [init])]);
-      return { output, history: r.history, reason: r.reason, size };
+      const x0 = luma(input);
+      const truthLuma = truth ? luma(truth) : undefined;
+      return {
+        y: yLuma,
+        x0,
+        truth: truthLuma,
+        sigma,
+        likelihood: gaussianLikelihood(operator, { sigma }),
+        finish: (x) => tf.tidy(() => to8bit(replaceLuma(input, x, x0))),
+        dispose: () => tf.dispose([yLuma, x0, ...(truthLuma ? [truthLuma] : [])]),
+      };
     },
+    measurePsnr: (estimate, truth) => srMetrics(estimate, truth, s, { roundY: options.roundY }).psnr,
     measure: (estimate, truth) => {
       const m = srMetrics(estimate, truth, s, { roundY: options.roundY });
       return { psnr: m.psnr, ssim: m.ssim };
     },
+  };
+}
+
+/**
+ * Options of {@link linearTask}.
+ * @example
+ * linearTask({ task: 'inpaint', setting: 'keep=0.5, sigma=5', operator: mask(m), sigma: 5 });
+ */
+export interface LinearTaskOptions {
+  /** Table task name, e.g. 'inpaint'. */
+  task: string;
+  /** Table setting. */
+  setting: string;
+  /** Short label (default the setting). */
+  label?: string;
+  /** The forward map (maps the image's shape to itself: the solvers start at `y`). */
+  operator: LinearOperator;
+  /** Noise σ on the 0..255 scale. */
+  sigma: number;
+  /** Seed of test image 0 (default 0). */
+  seed?: number;
+  /** Name of the naive estimate (default 'degraded input'). */
+  inputMethod?: string;
+}
+
+/**
+ * A task whose operator maps the image's shape to itself (masking, blur, …) with Gaussian noise:
+ * `y = A x + n` seeded by the protocol, naive estimate `y`, PSNR/SSIM on [0, 1]. What a new task
+ * needs for evaluation beside its training definition (`lib/tasks`).
+ * @example
+ * const task = linearTask({ task: 'inpaint', setting: 'keep=0.5', operator: mask(randomMask(64, 64, 0.5, 1)), sigma: 5 });
+ */
+export function linearTask(options: LinearTaskOptions): RestorationTask {
+  const sigma = options.sigma / 255;
+  if (!(sigma > 0)) throw new Error(`linearTask ${options.task}: sigma must be > 0 (0..255 scale), got ${options.sigma}`);
+  const likelihood = gaussianLikelihood(options.operator, { sigma });
+  return {
+    task: options.task,
+    setting: options.setting,
+    label: options.label ?? options.setting,
+    inputMethod: options.inputMethod ?? 'degraded input',
+    operator: options.operator,
+    sigma,
+    prepare: (image) => tf.clone(image),
+    degrade: (truth, seed) => likelihood.sample(truth, seed),
+    input: (y) => tf.clone(y),
+    measure: measurePlain,
+    measurePsnr: (estimate, truth) => mean(psnrPerImage(estimate, truth)),
+    seed: options.seed ?? 0,
+    view: inPlaceView(options.operator, sigma),
   };
 }

@@ -11,7 +11,7 @@ import { gaussNewton, GaussNewtonOptions } from '../solvers/classical/gauss_newt
 import { gradientDescent, GradientDescentOptions } from '../solvers/classical/gradient_descent';
 import { IterationCallback, SolverResult } from '../solvers/classical/history';
 import { lbfgs, LbfgsOptions } from '../solvers/classical/lbfgs';
-import { createProblem } from '../solvers/classical/problem';
+import { createProblem } from '../tasks/problem';
 
 /** The classical solvers by short name. */
 export type ClassicalSolverName = 'gd' | 'lbfgs' | 'gauss-newton';
