@@ -16,3 +16,4 @@ export * from './published';
 export * from './runtime';
 export * from './learned';
 export * from './evaluate';
+export * from './restore';

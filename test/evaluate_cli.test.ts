@@ -1,0 +1,125 @@
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import { loadSrPairsFromDir, restore } from '../lib/experiments';
+import { writeImage } from '../lib/io/image';
+import { srMetrics } from '../lib/metrics';
+import { imresize } from '../lib/operators';
+import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Runs `scripts/evaluate.ts` with the models of `modelsDir`. */
+function evaluateCli(args: string[], modelsDir: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'evaluate.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, LGD_MODELS_DIR: modelsDir, LGD_ENGINE_QUIET: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A smooth RGB image `[1, s, s, 3]`. */
+function smooth(size: number, phase: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const i = tf.range(0, size).reshape([size, 1, 1]);
+    const j = tf.range(0, size).reshape([1, size, 1]);
+    const k = tf.tensor1d([0, 1, 2]).reshape([1, 1, 3]);
+    const v = tf.add(0.5, tf.mul(0.35, tf.mul(tf.sin(tf.add(tf.mul(i, 0.21), tf.add(k, phase))), tf.cos(tf.mul(j, 0.17)))));
+    return tf.round(tf.mul(v, 255)).div(255).reshape([1, size, size, 3]) as tf.Tensor4D;
+  });
+}
+
+describe('npm run evaluate', function () {
+  this.timeout(300_000);
+  let tmp: string;
+  let models: string;
+  let pairs: string;
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-evaluate-'));
+    models = path.join(tmp, 'models');
+    // A tiny untrained SR model and two tiny MATLAB-style pairs (LR by the MATLAB-compatible imresize, 8-bit).
+    const rim = new Rim({ features: 4, steps: 2, seed: 5 });
+    await saveLearnedSolver(rim, path.join(models, 'tiny_sr'));
+    rim.dispose();
+    pairs = path.join(tmp, 'pairs');
+    fs.mkdirSync(pairs);
+    for (const [k, size] of [[0, 24], [1, 30]] as const) {
+      const hr = smooth(size, k);
+      const lr = imresize(hr, 1 / 3, { quantize: true });
+      await writeImage(hr, path.join(pairs, `p${k}_HR.png`));
+      await writeImage(lr, path.join(pairs, `p${k}_LR.png`));
+      tf.dispose([hr, lr]);
+    }
+  });
+
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('--json gives the library\'s PSNR (restore + srMetrics on Y, scale shaved) and writes the PNGs', async () => {
+    const out = path.join(tmp, 'out');
+    const r = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_sr', '--json', '--out', out], models);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0], /^\[1\/2\] p0: tiny_sr \d+\.\d\d dB/);
+    const json = JSON.parse(lines[lines.length - 1]) as Record<string, number | string>;
+    assert.deepEqual(Object.keys(json), ['model', 'task', 'scale', 'images', 'psnr', 'ssim', 'baseline_psnr', 'baseline_ssim', 'seconds']);
+    assert.equal(json.images, 2);
+    // Independently: restore() each LR and measure with srMetrics.
+    const loaded = await loadSrPairsFromDir(pairs, 3);
+    const solver = new Rim({ features: 4, steps: 2, seed: 5 });
+    const psnrs: number[] = [];
+    for (const p of loaded) {
+      const sr = await restore(p.lr, { task: 'sr', scale: 3, model: solver });
+      psnrs.push(srMetrics(sr, p.hr, 3).psnr);
+      sr.dispose();
+      tf.dispose([p.hr, p.lr]);
+    }
+    solver.dispose();
+    assert.ok(Math.abs((json.psnr as number) - (psnrs[0] + psnrs[1]) / 2) < 1e-9, `${json.psnr} vs ${psnrs}`);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['p0.png', 'p1.png']);
+  });
+
+  it('bad input: one clear line and a non-zero exit', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--task', 'sr', '--scale', '3', '--pairs', path.join(tmp, 'nowhere')], /^evaluate: no such folder: .*nowhere$/],
+      [['--task', 'sr', '--scale', '3', '--pairs', tmp], /^evaluate: no SR pairs in /],
+      [['--task', 'sr', '--scale', '2', '--pairs', pairs, '--model', 'tiny_sr'], /p0_LR\.png is 8×8 but its HR .*p0_HR\.png is 24×24, which at scale 2 gives an LR of 12×12/],
+      [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'no_such_model'], /no trained model "no_such_model"/],
+      [['--task', 'upscale', '--pairs', pairs], /unknown task "upscale"/],
+      [['--task', 'sr', '--pairs', pairs], /--task sr needs --scale/],
+    ];
+    for (const [args, message] of cases) {
+      const r = evaluateCli(args, models);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr.trim().split('\n')[0], message);
+    }
+    // An unreadable image is named.
+    const broken = path.join(tmp, 'broken');
+    fs.mkdirSync(broken);
+    fs.copyFileSync(path.join(pairs, 'p0_HR.png'), path.join(broken, 'q_HR.png'));
+    fs.writeFileSync(path.join(broken, 'q_LR.png'), 'not a png');
+    const r = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', broken, '--model', 'tiny_sr'], models);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /q_LR\.png/);
+  });
+
+  it('a model whose weights fail their SHA-256 is refused, and nothing is written', () => {
+    const bad = path.join(tmp, 'bad_models');
+    fs.cpSync(path.join(models, 'tiny_sr'), path.join(bad, 'tiny_sr'), { recursive: true });
+    const bin = fs.readdirSync(path.join(bad, 'tiny_sr')).find((f) => f.endsWith('.bin')) as string;
+    const file = path.join(bad, 'tiny_sr', bin);
+    const bytes = fs.readFileSync(file);
+    bytes[0] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const out = path.join(tmp, 'out_bad');
+    const r = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_sr', '--out', out], bad);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SHA-256|checksum/i);
+    assert.equal(fs.existsSync(out), false);
+  });
+});
