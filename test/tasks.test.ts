@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { z } from 'zod';
 import { initEngine, tf } from '../lib/engine';
-import { evaluate, learnedMethod, linearTask, superResolutionTask, tvMethod } from '../lib/experiments';
+import { evaluate, learnedMethod, linearTask, saveShiftTable, shiftFigure, superResolutionTask, tvMethod } from '../lib/experiments';
 import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { gaussianLikelihood } from '../lib/likelihoods';
@@ -206,6 +206,39 @@ describe('tasks', function () {
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       rim.dispose();
       images[0].image.dispose();
+    });
+  });
+
+  describe('generalization pieces', () => {
+    it('noisy-LR SR task: seeded noise on the 8-bit LR, likelihood σ = the noise, its own protocol seed', () => {
+      const clean = superResolutionTask({ scale: 3 });
+      const noisy = superResolutionTask({ scale: 3, noise: 5 });
+      assert.equal(noisy.sigma, 5 / 255);
+      assert.equal(noisy.setting, 'x3, LR noise sigma=5');
+      assert.notEqual(noisy.seed, clean.seed);
+      const hr = tf.tidy(() => tf.div(tf.tensor4d(Array.from(syntheticImages(1, 24, 3, 2)[0].data), [1, 24, 24, 3]), 255)) as tf.Tensor4D;
+      const [a, b, c] = [noisy.degrade(hr, 4), noisy.degrade(hr, 4), clean.degrade(hr, 4)];
+      assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), 'same seed, same noise');
+      const std = tf.tidy(() => Math.sqrt(tf.mean(tf.square(tf.sub(a, c))).dataSync()[0]) * 255);
+      assert.ok(std > 3 && std < 7, `noise std ${std} levels`);
+      const off = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.mul(a, 255), tf.round(tf.mul(a, 255))))).dataSync()[0]);
+      assert.ok(off < 1e-3, 'noisy LR on 8-bit levels');
+      tf.dispose([hr, a, b, c]);
+    });
+
+    it('the shift table: long schema plus a shift column; a row without a shift is an error; gains figure', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-shift-'));
+      const row = (method: string, psnr: number, shift: string) => ({ task: 'super-resolution', dataset: 'Set5', setting: 'x3', method, psnr, ssim: 0.9, source: 'measured', shift });
+      const rows = [row('bicubic', 30, 'none'), row('RIM', 32, 'none'), row('bicubic', 30, 'denoiser on SR'), row('RIM', 29, 'denoiser on SR')];
+      const { csv, md } = saveShiftTable(rows, 'gen', { dir });
+      const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source,shift');
+      assert.equal(lines.length, 5);
+      assert.match(lines[4], /,RIM,29,0\.9,measured,denoiser on SR$/);
+      assert.match(fs.readFileSync(md, 'utf8'), /Shift: denoiser on SR/);
+      assert.throws(() => saveShiftTable([{ ...rows[0], shift: '' }], 'gen', { dir }), /row 0 \(method "bicubic"\) has no shift/);
+      const fig = shiftFigure(rows, { baseline: 'bicubic' });
+      assert.deepEqual((fig.data[0] as { y: number[] }).y, [2, -1]);
     });
   });
 });

@@ -17,3 +17,4 @@ export * from './runtime';
 export * from './learned';
 export * from './evaluate';
 export * from './restore';
+export * from './generalization';

@@ -289,6 +289,12 @@ export interface SuperResolutionTaskOptions {
   sigma?: number;
   /** Round Y as MATLAB's uint8 `rgb2ycbcr` does when measuring (default false). */
   roundY?: boolean;
+  /**
+   * Gaussian noise σ (0..255 scale) added to the 8-bit LR image (then rounded again), for the
+   * generalization study (default 0: the benchmark's clean LR files). The likelihood's σ becomes
+   * `max(sigma, noise/255)`, and the protocol seeds image i with `1000·noise + 100·scale + i`.
+   */
+  noise?: number;
 }
 
 /**
@@ -309,18 +315,28 @@ export function superResolutionTask(options: SuperResolutionTaskOptions): Restor
   const s = options.scale;
   if (!Number.isInteger(s) || s < 2) throw new Error(`superResolutionTask: scale must be an integer >= 2, got ${s}`);
   const operator = downsample(s);
-  const sigma = options.sigma ?? 1 / 255;
+  const noise = options.noise ?? 0;
+  if (!(noise >= 0)) throw new Error(`superResolutionTask: noise must be >= 0 (0..255 scale), got ${noise}`);
+  const sigma = Math.max(options.sigma ?? 1 / 255, noise / 255);
+  const noisy = noise > 0 ? gaussianLikelihood(identity(), { sigma: noise / 255 }) : undefined;
   return {
     task: 'super-resolution',
-    setting: `x${s}`,
-    label: `x${s}`,
+    setting: noise > 0 ? `x${s}, LR noise sigma=${noise}` : `x${s}`,
+    label: noise > 0 ? `x${s}, σ=${noise}` : `x${s}`,
     inputMethod: 'bicubic',
     operator,
     sigma,
     prepare: (image) => modcrop(image, s),
-    degrade: (truth) => imresize(truth, 1 / s, { quantize: true }),
+    degrade: (truth, seed) => {
+      const lr = imresize(truth, 1 / s, { quantize: true });
+      if (!noisy) return lr;
+      const y = noisy.sample(lr, seed);
+      const q = to8bit(y);
+      tf.dispose([lr, y]);
+      return q;
+    },
     input: (y) => bicubic8(y, s),
-    seed: 0,
+    seed: noise > 0 ? 1000 * noise + 100 * s : 0,
     view(y, input, truth) {
       const yLuma = luma(y);
       const x0 = luma(input);

@@ -1,0 +1,79 @@
+/**
+ * The generalization table: results rows in the long schema plus a `shift` column naming what
+ * differs from the model's training (another task, an unseen scale, noise training never saw).
+ * The generalization study of later notebooks extends the same table.
+ */
+import * as path from 'path';
+import { writeFileAtomic } from '../util/atomic';
+import { Figure } from '../report/figures';
+import { ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
+
+/** A results row with the distribution shift it measures ('none' for in-distribution references). */
+export interface ShiftRow extends ResultRow {
+  shift: string;
+}
+
+const csvField = (v: string): string => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/**
+ * Writes `<dir>/<name>.csv` (columns `task,dataset,setting,method,psnr,ssim,source,shift`) and
+ * `<dir>/<name>.md` (one pivoted table per shift), atomically.
+ * @throws naming the row when a row is invalid or has no shift
+ * @example
+ * saveShiftTable([{ ...row, shift: 'denoising model on SR' }], 'generalization');
+ */
+export function saveShiftTable(rows: readonly ShiftRow[], name: string, options: { dir?: string; title?: string } = {}): { csv: string; md: string } {
+  rows.forEach((r, i) => {
+    if (typeof r.shift !== 'string' || r.shift.trim() === '') throw new Error(`saveShiftTable("${name}"): row ${i} (method "${r.method}") has no shift`);
+  });
+  const shifts = [...new Set(rows.map((r) => r.shift))];
+  const byShift = shifts.map((s) => ({ shift: s, rows: validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `saveShiftTable("${name}") shift "${s}"`) }));
+  const lines = [[...TABLE_COLUMNS, 'shift'].join(',')];
+  for (const { shift, rows: valid } of byShift) {
+    for (const r of valid) lines.push([...TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c]))), csvField(shift)].join(','));
+  }
+  const dir = options.dir ?? tablesDir();
+  const csv = path.join(dir, `${name}.csv`);
+  const md = path.join(dir, `${name}.md`);
+  writeFileAtomic(csv, lines.join('\n') + '\n');
+  const title = options.title ?? name;
+  writeFileAtomic(md, `# ${title}\n\n` + byShift.map(({ shift, rows: valid }) => tableToMarkdown(valid, `Shift: ${shift}`)).join('\n'));
+  return { csv, md };
+}
+
+/**
+ * Grouped bars of the PSNR gain over the naive estimate (`baseline`, e.g. 'bicubic') per case
+ * (shift · dataset · setting) and method: does knowing the operator (the likelihood gradient)
+ * help a learned solver when the data differ from its training?
+ * @example
+ * await saveFigure(shiftFigure(rows, { baseline: 'bicubic' }), '03_generalization');
+ */
+export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: string; title?: string }): Figure {
+  const cases: { key: string; label: string; base: number }[] = [];
+  for (const r of rows) {
+    if (r.method !== options.baseline || r.psnr === null) continue;
+    cases.push({ key: [r.shift, r.dataset, r.setting].join('|'), label: `${r.shift}<br>${r.setting.split(',')[0]}`, base: r.psnr });
+  }
+  if (cases.length === 0) throw new Error(`shiftFigure: no "${options.baseline}" rows to measure gains against`);
+  const methods = [...new Set(rows.filter((r) => r.method !== options.baseline).map((r) => r.method))];
+  const data = methods.map((m) => ({
+    type: 'bar',
+    name: m,
+    x: cases.map((c) => c.label),
+    y: cases.map((c) => {
+      const r = rows.find((q) => q.method === m && [q.shift, q.dataset, q.setting].join('|') === c.key);
+      return r && r.psnr !== null ? r.psnr - c.base : null;
+    }),
+  }));
+  return {
+    data,
+    layout: {
+      title: { text: options.title ?? `PSNR gain over ${options.baseline} under distribution shifts` },
+      barmode: 'group',
+      xaxis: { title: { text: 'shift · setting' }, tickangle: 0, automargin: true },
+      yaxis: { title: { text: `PSNR − ${options.baseline} (dB)` }, zeroline: true, zerolinecolor: '#444' },
+      legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
+      margin: { t: 110 },
+    },
+  };
+}
