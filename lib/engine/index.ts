@@ -5,9 +5,9 @@
  * `@tensorflow/tfjs-node` is installed *and registers it*, else WebAssembly (`wasm`), else plain
  * JavaScript (`cpu`). `LGD_BACKEND=tensorflow|wasm|cpu` forces one.
  *
- * Why "registers" and not "a require succeeds": this workspace installs `danfojs-node` with its
- * `@tensorflow/tfjs-node` dependency aliased to the pure `@tensorflow/tfjs`, so a module called
- * `@tensorflow/tfjs-node` can exist without being native. Only a registered `tensorflow`
+ * Why "registers" and not "a require succeeds": a package called `@tensorflow/tfjs-node` can be
+ * installed without its native library (its install script downloads libtensorflow, which fails
+ * offline), or be an npm alias to the pure `@tensorflow/tfjs`. Only a registered `tensorflow`
  * backend proves a native one.
  */
 import { tf } from './tf';
