@@ -145,6 +145,18 @@ describe('tasks', function () {
       rim.dispose();
     });
 
+    it('every registered task (denoise, super-resolution, deblur) trains one step of a tiny RIM', async () => {
+      for (const task of [{ kind: 'denoise' }, { kind: 'super-resolution', scales: [2, 4] }, { kind: 'deblur', kernelSize: 5 }]) {
+        const result = await trainLearnedSolver(
+          { name: `tiny_${task.kind}`, model: { kind: 'rim', features: 4, steps: 2 }, task, data: { patchSize: 16, batchSize: 2, channels: task.kind === 'super-resolution' ? 3 : 1 }, steps: 1 },
+          { images: syntheticImages(2, 24, task.kind === 'super-resolution' ? 3 : 1), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-task-')), exportDir: false, log: () => undefined },
+        );
+        assert.ok(Number.isFinite(result.log[0].loss), `${task.kind}: loss ${result.log[0].loss}`);
+        assert.equal(result.solver.config.channels, 1, task.kind);
+        result.solver.dispose();
+      }
+    });
+
     it('patch sizes must be multiples of every scale', async () => {
       await assert.rejects(
         trainLearnedSolver(
