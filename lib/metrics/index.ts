@@ -13,3 +13,4 @@ export * from './color';
 export * from './mean';
 export type { ImageBatch64 } from './images';
 export { toImageBatch64, assertSameShape, formatShape } from './images';
+export * from './segmentation';
