@@ -24,8 +24,12 @@ export interface NoiseModel {
   dz(z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D;
   /** The Gauss–Newton weight; `forward()` gives `A(x)` when the weight depends on it. */
   weight(x: tf.Tensor4D, forward: () => tf.Tensor4D): tf.Tensor;
-  /** The noise standard deviation at z (broadcasting against z): `y = z + std·n`. */
-  std(z: tf.Tensor4D): tf.Tensor;
+  /** The noise standard deviation at z (broadcasting against z): `y = z + std·n`. Needed unless `sample` is given. */
+  std?(z: tf.Tensor4D): tf.Tensor;
+  /** Draws `y` given `z` with a numeric seed, for noise models that are not `z + std·n` (e.g. labels drawn from a softmax). */
+  sample?(z: tf.Tensor4D, seed: number): tf.Tensor4D;
+  /** The measurement's shape for `z`'s shape when it is not z's shape (e.g. one label per pixel for per-class logits). */
+  measurementShape?(zShape: readonly number[]): number[];
 }
 
 /**
@@ -35,18 +39,21 @@ export interface NoiseModel {
  */
 export function defineLikelihood(model: NoiseModel): Likelihood {
   const { name, operator } = model;
+  if (!model.std && !model.sample) throw new Error(`${name}: a noise model needs std or sample`);
+  const shapeOf = model.measurementShape;
+  const check = (x: tf.Tensor4D, y: tf.Tensor4D) => checkMeasurement(name, operator, x, y, shapeOf);
   const likelihood: Likelihood = {
     name,
     operator,
     valuePerImage(x, y) {
-      checkMeasurement(name, operator, x, y);
+      check(x, y);
       return tf.tidy(() => model.perImage(operator.forward(x), y)); // [b]
     },
     value(x, y) {
       return tf.tidy(() => tf.sum(likelihood.valuePerImage(x, y)) as tf.Scalar);
     },
     grad(x, y) {
-      checkMeasurement(name, operator, x, y);
+      check(x, y);
       return tf.tidy(() => {
         const dz = model.dz(operator.forward(x), y); // [b, h', w', c']
         return isLinear(operator) ? operator.adjoint(dz) : operator.vjp(x, dz); // [b, h, w, c]
@@ -59,9 +66,11 @@ export function defineLikelihood(model: NoiseModel): Likelihood {
       const s = resolveSeed(seed);
       return tf.tidy(() => {
         const z = operator.forward(x); // [b, h', w', c']
-        return tf.add(z, tf.mul(model.std(z), normalNoise(z.shape, s))) as tf.Tensor4D;
+        if (model.sample) return model.sample(z, s);
+        return tf.add(z, tf.mul((model.std as NonNullable<NoiseModel['std']>)(z), normalNoise(z.shape, s))) as tf.Tensor4D;
       });
     },
   };
+  if (shapeOf) likelihood.measurementShape = (xShape) => shapeOf(operator.outputShape(xShape));
   return likelihood;
 }

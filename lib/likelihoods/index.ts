@@ -9,6 +9,7 @@
 export * from './types';
 export * from './gaussian';
 export * from './poisson_gaussian';
+export * from './categorical';
 export * from './define';
 export * from './noise';
-export { checkMeasurement } from './shapes';
+export { checkMeasurement, checkLikelihoodMeasurement } from './shapes';

@@ -2,6 +2,7 @@
 import { tf } from '../engine/tf';
 import { assertNhwc, formatShape, sameShape } from '../operators/linear';
 import { Operator } from '../operators/types';
+import type { Likelihood } from './types';
 
 /**
  * Checks that `x` is an NHWC batch and that `y` has the shape `A.outputShape(x.shape)`; throws an
@@ -10,20 +11,43 @@ import { Operator } from '../operators/types';
  * @param operator the forward map `A`
  * @param x the image, `[b, h, w, c]`
  * @param y the measurement
- * @returns the measurement shape `A.outputShape(x.shape)`
+ * @param measurementShape the measurement's shape for `A(x)`'s shape, when it differs (e.g. one
+ *   label per pixel for per-class logits: `[b, h, w, K] → [b, h, w, 1]`); default `A(x)`'s shape
+ * @returns the measurement shape (`A.outputShape(x.shape)` by default)
  * @example
  * checkMeasurement('gaussian', blur, x, y);
  * // Error: gaussian: y has shape [1, 8, 8, 1] but A = blur maps x [1, 16, 16, 1] to [1, 16, 16, 1]
  */
-export function checkMeasurement(who: string, operator: Operator, x: tf.Tensor, y: tf.Tensor): number[] {
+export function checkMeasurement(
+  who: string,
+  operator: Operator,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  measurementShape?: (outputShape: readonly number[]) => number[],
+): number[] {
   assertNhwc(who, 'x', x.shape);
-  const expected = operator.outputShape(x.shape);
+  const out = operator.outputShape(x.shape);
+  const expected = measurementShape ? measurementShape(out) : out;
   if (!sameShape(expected, y.shape)) {
-    throw new Error(
-      `${who}: y has shape ${formatShape(y.shape)} but A = ${operator.name} maps x ${formatShape(x.shape)} to ${formatShape(expected)}`,
-    );
+    const of = measurementShape ? `, whose measurement has shape ${formatShape(expected)}` : '';
+    throw new Error(`${who}: y has shape ${formatShape(y.shape)} but A = ${operator.name} maps x ${formatShape(x.shape)} to ${formatShape(out)}${of}`);
   }
   return expected;
+}
+
+/**
+ * {@link checkMeasurement} for a likelihood: `y` must have the likelihood's measurement shape
+ * (`A(x)`'s shape, or its `measurementShape` when it has one).
+ * @param who the message prefix
+ * @param likelihood the likelihood (with its operator)
+ * @param x the image, `[b, h, w, c]`
+ * @param y the measurement
+ * @example
+ * checkLikelihoodMeasurement('problem', categorical, x, labels); // labels [b, h, w, 1]
+ */
+export function checkLikelihoodMeasurement(who: string, likelihood: Likelihood, x: tf.Tensor, y: tf.Tensor): number[] {
+  const shapeOf = likelihood.measurementShape?.bind(likelihood);
+  return checkMeasurement(who, likelihood.operator, x, y, shapeOf && (() => shapeOf(x.shape)));
 }
 
 /**

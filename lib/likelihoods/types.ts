@@ -72,4 +72,11 @@ export interface Likelihood {
    * @param seed a number or a generator (see {@link SeedSource})
    */
   sample(x: tf.Tensor4D, seed: SeedSource): tf.Tensor4D;
+  /**
+   * The measurement's shape for an image shape when it is not `A(x)`'s shape (absent: `y` is
+   * shaped like `A(x)`); e.g. the categorical likelihood's label map `[b, h, w, 1]` for the
+   * logits `[b, h, w, K]`.
+   * @param xShape the image shape `[b, h, w, c]`
+   */
+  measurementShape?(xShape: readonly number[]): number[];
 }

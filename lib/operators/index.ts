@@ -15,4 +15,5 @@ export * from './downsample';
 export * from './mask';
 export * from './compose';
 export * from './nonlinear';
+export * from './segmentation';
 export * from './norm';

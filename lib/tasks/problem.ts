@@ -3,7 +3,7 @@
  * subject to a box constraint `lo ≤ x ≤ hi`.
  */
 import { tf } from '../engine/tf';
-import { checkMeasurement } from '../likelihoods/shapes';
+import { checkLikelihoodMeasurement } from '../likelihoods/shapes';
 import { Likelihood } from '../likelihoods/types';
 import { assertNhwc, formatShape } from '../operators/linear';
 import { Operator } from '../operators/types';
@@ -78,7 +78,7 @@ export function createProblem(spec: ProblemSpec): Problem {
     box,
     checkInput(x, role = 'x') {
       try {
-        checkMeasurement('problem', likelihood.operator, x, y);
+        checkLikelihoodMeasurement('problem', likelihood, x, y);
       } catch (err) {
         throw new Error(`${(err as Error).message} (${role} has shape ${formatShape(x.shape)})`);
       }
