@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const steps = cli.integer('steps', { min: 1 });
   const file = path.resolve(v.config as string);
   if (!fs.existsSync(file)) cli.fail(`no such config file: ${file}`);
-  let input: Record<string, unknown>;
+  let input: Record<string, unknown> = {};
   try {
     input = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
