@@ -98,7 +98,7 @@ describe('tasks', function () {
     });
 
     it('every shipped config validates, SR included', () => {
-      for (const f of fs.readdirSync('configs').filter((f) => f.endsWith('.json'))) {
+      for (const f of fs.readdirSync('configs').filter((f) => f.endsWith('.json') && !f.startsWith('seg_')) // seg_*: segmenter configs, their own schema) {
         const c = resolveTrainConfig(JSON.parse(fs.readFileSync(path.join('configs', f), 'utf8')), f);
         assert.ok(taskDefinition(c.task.kind), f);
       }

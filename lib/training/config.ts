@@ -27,7 +27,7 @@ export type TaskConfig = { kind: string } & Record<string, unknown>;
 export interface TrainConfig {
   /** Run name: the run folder `results/runs/<name>` and the export `results/models/<name>`. */
   name: string;
-  /** The learned solver (`kind` 'rim' or 'lgd', plus its fields). `channels` follows the data and the task. */
+  /** The learned solver (`kind` 'rim', 'lgd' or 'lgn', plus its fields). `channels` follows the data and the task. */
   model: LearnedSolverConfig;
   data: {
     /** 'Train400' (gray, 400 180×180), 'BSD400' (color), 'T91', or a list of training sets (patches drawn from their union). */
@@ -114,6 +114,24 @@ const lgdSchema = z
   })
   .strict();
 
+/** The learned Gauss–Newton's fields (`lib/solvers/learned/lgn.ts`). */
+const lgnSchema = z
+  .object({
+    kind: z.literal('lgn'),
+    channels: channelsSchema.optional(),
+    steps: posInt.optional(),
+    features: posInt.optional(),
+    cgIterations: posInt.optional(),
+    solveGradient: z.enum(['unrolled', 'implicit']).optional(),
+    alpha: z.object({ init: z.number().positive().optional(), learn: z.boolean().optional(), perStep: z.boolean().optional() }).strict().optional(),
+    epsilon: epsilonSchema.optional(),
+    useDirection: z.boolean().optional(),
+    useGradient: z.boolean().optional(),
+    useState: z.boolean().optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
 const warmup = z.number().int().min(0).optional();
 const scheduleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant'), warmup }).strict(),
@@ -126,8 +144,8 @@ export const trainConfigSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a file-safe string (letters, digits, '.', '_', '-')"),
-    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema], {
-      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim' or 'lgd'" : ctx.defaultError }),
+    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema, lgnSchema], {
+      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim', 'lgd' or 'lgn'" : ctx.defaultError }),
     }),
     data: z
       .object({

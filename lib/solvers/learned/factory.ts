@@ -1,5 +1,6 @@
 /** Builds a learned solver from its JSON configuration (`kind` picks the class). */
 import { Lgd, LgdConfig } from './lgd';
+import { Lgn, LgnConfig } from './lgn';
 import { Rim, RimConfig } from './rim';
 import { LearnedSolver } from './types';
 
@@ -9,7 +10,7 @@ import { LearnedSolver } from './types';
  * @example
  * const c: LearnedSolverConfig = { kind: 'rim', channels: 1, features: 32, steps: 8 };
  */
-export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>);
+export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>) | ({ kind: 'lgn' } & Partial<LgnConfig>);
 
 /**
  * Builds the solver that a configuration names (`kind: 'rim' | 'lgd'`), with fresh seeded weights.
@@ -22,7 +23,9 @@ export function createLearnedSolver(config: LearnedSolverConfig): LearnedSolver 
       return new Rim(config);
     case 'lgd':
       return new Lgd(config);
+    case 'lgn':
+      return new Lgn(config);
     default:
-      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim' or 'lgd')`);
+      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim', 'lgd' or 'lgn')`);
   }
 }

@@ -16,5 +16,7 @@ export * from './data_term';
 export * from './rim_cell';
 export * from './rim';
 export * from './lgd';
+export * from './lgn';
+export * from './gauss_newton_direction';
 export * from './factory';
 export * from './io';

@@ -37,9 +37,10 @@ export class BenchCell implements RimCell {
   private readonly g2: ConvGRU;
   private readonly out: Conv2d;
 
-  constructor(params: ParamSet, prefix: string, channels: number, features: number) {
+  /** @param inChannels input channels (default `2·channels`: `[x, g]`; the learned Gauss–Newton feeds `[x, δ, g]`) */
+  constructor(params: ParamSet, prefix: string, channels: number, features: number, inChannels = 2 * channels) {
     const F = features;
-    this.c1 = new Conv2d(params, `${prefix}c1`, { inChannels: 2 * channels, outChannels: F, kernel: 5 });
+    this.c1 = new Conv2d(params, `${prefix}c1`, { inChannels, outChannels: F, kernel: 5 });
     this.g1 = new ConvGRU(params, `${prefix}g1`, F, F);
     this.c2 = new Conv2d(params, `${prefix}c2`, { inChannels: F, outChannels: F, kernel: 3, dilation: 2 });
     this.g2 = new ConvGRU(params, `${prefix}g2`, F, F);

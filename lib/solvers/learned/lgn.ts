@@ -1,0 +1,157 @@
+/**
+ * Learned regularised Gauss–Newton: a recurrent network refines a Gauss–Newton direction instead
+ * of a plain gradient (after Burger & Kaltenbacher's iteratively regularised Gauss–Newton).
+ */
+import { tf } from '../../engine/tf';
+import { Problem } from '../../tasks/problem';
+import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
+import { gaussNewtonDirection, SolveGradient } from './gauss_newton_direction';
+import { ParamOwner, ParamSet } from './params';
+import { BenchCell } from './rim_cell';
+import { LearnedSolver, RunOptions } from './types';
+
+/**
+ * Configuration of an {@link Lgn}. Every field has a default ({@link resolveLgnConfig}).
+ * @example
+ * const noDirection: Partial<LgnConfig> = { useDirection: false }; // the RIM with the same cell
+ */
+export interface LgnConfig {
+  kind: 'lgn';
+  /** Image channels (default 1). */
+  channels: number;
+  /** Steps T (default 8). */
+  steps: number;
+  /** Features of the RIM-bench cell (default 32). */
+  features: number;
+  /** CG iterations per step for the direction (default 5). */
+  cgIterations: number;
+  /** Gradients through the solve: unrolled CG (default) or implicit differentiation. */
+  solveGradient: SolveGradient;
+  /** The damping α (relative to the mean Fisher weight): `softplus(a)`, learned, one per step or shared (default: per step, 0.1 at start). */
+  alpha: { init: number; learn: boolean; perStep: boolean };
+  /** ε of the stabilised likelihood gradient (as the RIM). */
+  epsilon: EpsilonConfig;
+  /** Feed the Gauss–Newton direction δ_t (default true). */
+  useDirection: boolean;
+  /** Feed the stabilised gradient ∇ log p (default true); false with `useDirection` true: `[x, δ]` only. */
+  useGradient: boolean;
+  /** false resets the hidden state every step. */
+  useState: boolean;
+  /** Seed of the weights (default 0). */
+  seed: number;
+}
+
+/** Fills the defaults of a learned Gauss–Newton configuration and checks it. */
+export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
+  const out: LgnConfig = {
+    kind: 'lgn',
+    channels: config.channels ?? 1,
+    steps: config.steps ?? 8,
+    features: config.features ?? 32,
+    cgIterations: config.cgIterations ?? 5,
+    solveGradient: config.solveGradient ?? 'unrolled',
+    alpha: { init: 0.1, learn: true, perStep: true, ...(config.alpha ?? {}) },
+    epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
+    useDirection: config.useDirection ?? true,
+    useGradient: config.useGradient ?? true,
+    useState: config.useState ?? true,
+    seed: config.seed ?? 0,
+  };
+  if ((config as { kind?: string }).kind !== undefined && (config as { kind?: string }).kind !== 'lgn') {
+    throw new Error(`LGN: config.kind must be 'lgn', got ${JSON.stringify((config as { kind?: string }).kind)}`);
+  }
+  if (out.channels !== 1 && out.channels !== 3) throw new Error(`LGN: channels must be 1 or 3, got ${out.channels}`);
+  for (const key of ['steps', 'features', 'cgIterations'] as const) {
+    if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGN: ${key} must be a positive integer, got ${out[key]}`);
+  }
+  if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
+  if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
+  if (!out.useDirection && !out.useGradient) throw new Error('LGN: useDirection and useGradient are both false: the network would see x only');
+  return out;
+}
+
+/**
+ * A learned Gauss–Newton solver:
+ *
+ * `x_{t+1} = x_t + Δ_t`, `(Δ_t, s_{t+1}) = N_w([x_t, δ_t, g_t], s_t)`,
+ *
+ * where `δ_t` solves `(JᵀWJ + α_t w̄ I) δ = JᵀW (y − A(x_t))` by `cgIterations` CG steps
+ * ({@link gaussNewtonDirection}; J, W from the problem's likelihood, any operator) and `g_t` is
+ * the RIM's stabilised gradient; `α_t = softplus(a_t)` learned per step (or shared); N_w is the
+ * RIM-bench cell with `3c` input channels (`2c` when one input is dropped). The prior of the
+ * problem, if any, is not used (the network is the regulariser).
+ * @example
+ * const lgn = new Lgn({ steps: 6, cgIterations: 5 });
+ * const xs = lgn.run(y, problem, { x0 }); lgn.alphas(); // α_t per step
+ */
+export class Lgn extends ParamOwner implements LearnedSolver {
+  readonly kind = 'lgn' as const;
+  readonly config: LgnConfig;
+  private readonly epsilon: Epsilon;
+  private readonly cell: BenchCell;
+  private readonly alphaRaw?: tf.Variable;
+
+  constructor(config: Partial<LgnConfig> = {}) {
+    const resolved = resolveLgnConfig(config);
+    super(new ParamSet(resolved.seed));
+    this.config = resolved;
+    const c = resolved;
+    this.epsilon = new Epsilon(this.params, c.epsilon);
+    const inputs = c.channels * (1 + (c.useDirection ? 1 : 0) + (c.useGradient ? 1 : 0));
+    this.cell = new BenchCell(this.params, 'cell/', c.channels, c.features, inputs);
+    if (c.alpha.learn) this.alphaRaw = this.params.constant('alpha/raw', [c.alpha.perStep ? c.steps : 1], inverseSoftplus(c.alpha.init));
+  }
+
+  /** α_t for t = 1..T (read back; for figures). */
+  alphas(): number[] {
+    const c = this.config;
+    if (!this.alphaRaw) return Array.from({ length: c.steps }, () => c.alpha.init);
+    const v = tf.tidy(() => tf.softplus(this.alphaRaw as tf.Variable).dataSync());
+    return c.alpha.perStep ? Array.from(v) : Array.from({ length: c.steps }, () => v[0]);
+  }
+
+  private alphaAt(t: number): tf.Scalar {
+    const c = this.config;
+    if (!this.alphaRaw) return tf.scalar(c.alpha.init);
+    const i = c.alpha.perStep ? Math.min(t, c.steps - 1) : 0;
+    return tf.tidy(() => tf.reshape(tf.softplus(tf.slice(this.alphaRaw as tf.Variable, [i], [1])), []) as tf.Scalar);
+  }
+
+  run(y: tf.Tensor4D, problem: Problem, options: RunOptions = {}): tf.Tensor4D[] {
+    const c = this.config;
+    const steps = options.steps ?? c.steps;
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`LGN.run: steps must be a positive integer, got ${steps}`);
+    const x0 = startPoint(problem, y, options.x0);
+    if (x0.shape[3] !== c.channels) {
+      x0.dispose();
+      throw new Error(`LGN.run: images have ${x0.shape[3]} channels, the LGN was built for ${c.channels}`);
+    }
+    let x = x0;
+    let state: tf.Tensor4D[] | null = null;
+    const iterates: tf.Tensor4D[] = [];
+    try {
+      for (let t = 0; t < steps; t++) {
+        const out = tf.tidy(() => {
+          const parts: tf.Tensor4D[] = [x];
+          if (c.useDirection) parts.push(gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient }));
+          if (c.useGradient) parts.push(stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()));
+          const input = tf.concat(parts, 3) as tf.Tensor4D; // [b, h, w, 2c or 3c]
+          const { delta, state: next } = this.cell.step(input, c.useState ? state : null);
+          return { xNext: tf.add(x, delta) as tf.Tensor4D, next };
+        });
+        if (state) tf.dispose(state);
+        state = out.next;
+        if (t === 0) x.dispose();
+        x = out.xNext;
+        iterates.push(x);
+      }
+    } catch (err) {
+      tf.dispose(iterates);
+      if (iterates.length === 0) x.dispose();
+      throw err;
+    } finally {
+      if (state) tf.dispose(state);
+    }
+    return iterates;
+  }
+}

@@ -1,0 +1,202 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import { RawImage } from '../lib/io/image';
+import { Rng } from '../lib/io/rng';
+import { gaussianLikelihood } from '../lib/likelihoods';
+import { downsample, nonlinear } from '../lib/operators';
+import { cgSolve, createLearnedSolver, gaussNewtonDirection, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
+import { createProblem } from '../lib/tasks/problem';
+import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
+
+/** Solves a dense system in float64 (Gaussian elimination with partial pivoting). */
+function denseSolve(m: number[][], b: number[]): number[] {
+  const n = b.length;
+  const a = m.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
+    [a[c], a[p]] = [a[p], a[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r][c] / a[c][c];
+      for (let k = c; k <= n; k++) a[r][k] -= f * a[c][k];
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = a[r][n];
+    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
+    x[r] = s / a[r][r];
+  }
+  return x;
+}
+
+function randomImage(shape: [number, number, number, number], seed: number): tf.Tensor4D {
+  const rng = new Rng(seed);
+  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next()), shape);
+}
+
+function syntheticImages(n: number, size: number): RawImage[] {
+  const rng = new Rng(3);
+  return Array.from({ length: n }, () => ({ data: Uint8Array.from({ length: size * size }, (_, i) => Math.round(127 + 90 * Math.sin(i * 0.07 + rng.next() * 6))), height: size, width: size, channels: 1 as const }));
+}
+
+describe('learned Gauss–Newton', function () {
+  this.timeout(300_000);
+  before(async () => {
+    await initEngine({ quiet: true });
+  });
+
+  it('cgSolve solves an SPD system per image', () => {
+    const b = randomImage([2, 3, 3, 1], 1);
+    const d = tf.tensor4d([2, 5], [2, 1, 1, 1]);
+    const x = cgSolve((v) => tf.mul(v, d) as tf.Tensor4D, b, 2);
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.mul(x, d), b))).dataSync()[0]);
+    assert.ok(err < 1e-5, `residual ${err}`);
+    tf.dispose([b, d, x]);
+    assert.throws(() => cgSolve((v) => v, tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, 0), /iterations must be a positive integer/);
+  });
+
+  it('the CG direction equals the dense solve of (JᵀWJ + α w̄ I) δ = JᵀW(y − Ax) (SR x2, per image)', () => {
+    const sigma = 0.05;
+    const A = downsample(2);
+    const likelihood = gaussianLikelihood(A, { sigma });
+    const x = randomImage([2, 8, 8, 1], 2);
+    const y = randomImage([2, 4, 4, 1], 3);
+    const alpha = 0.5;
+    const before = tf.memory().numTensors;
+    const d = gaussNewtonDirection(likelihood, x, y, tf.scalar(alpha), { iterations: 40 });
+    assert.equal(tf.memory().numTensors, before + 2, 'only the direction (and the α scalar) survive');
+    const dv = d.arraySync();
+    // Dense: columns of A from basis images; W = 1/σ², w̄ = W.
+    const n = 64;
+    const cols: number[][] = [];
+    for (let j = 0; j < n; j++) {
+      const e = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([j], 'int32'), n), 'float32').reshape([1, 8, 8, 1]) as tf.Tensor4D);
+      cols.push(Array.from(tf.tidy(() => A.forward(e)).dataSync()));
+      e.dispose();
+    }
+    const W = 1 / (sigma * sigma);
+    const m = 16;
+    const M = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += cols[i][k] * cols[j][k];
+      return W * s + (i === j ? alpha * W : 0);
+    }));
+    for (let img = 0; img < 2; img++) {
+      const xi = tf.tidy(() => tf.slice(x, [img, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
+      const ax = Array.from(tf.tidy(() => A.forward(xi)).dataSync());
+      const yi = Array.from(tf.tidy(() => tf.slice(y, [img, 0, 0, 0], [1, -1, -1, -1])).dataSync());
+      const rhs = Array.from({ length: n }, (_, i) => cols[i].reduce((s, v, k) => s + v * W * (yi[k] - ax[k]), 0));
+      const exact = denseSolve(M, rhs);
+      const got = (dv[img] as number[][][]).flat(2);
+      const scale = Math.max(...exact.map(Math.abs));
+      const err = Math.max(...exact.map((v, i) => Math.abs(v - got[i])));
+      assert.ok(err < 1e-4 * scale, `image ${img}: max error ${err} (scale ${scale})`);
+      xi.dispose();
+    }
+    tf.dispose([x, y, d]);
+    A.dispose();
+  });
+
+  it('implicit and unrolled gradients through the solve agree', () => {
+    const A = downsample(2);
+    const likelihood = gaussianLikelihood(A, { sigma: 0.05 });
+    const clean = randomImage([2, 8, 8, 1], 4);
+    const y = tf.tidy(() => A.forward(clean));
+    const problem = createProblem({ likelihood, y });
+    const x0 = tf.tidy(() => tf.image.resizeBilinear(y, [8, 8]) as tf.Tensor4D);
+    const grads = (mode: 'unrolled' | 'implicit') => {
+      const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 30, solveGradient: mode, alpha: { init: 0.5, learn: true, perStep: true }, seed: 7 });
+      const vars = lgn.trainableVariables();
+      const { value, grads: g } = tf.variableGrads(() => {
+        const xs = lgn.run(y, problem, { x0 });
+        return tf.mean(tf.squaredDifference(xs[xs.length - 1], clean)) as tf.Scalar;
+      }, vars);
+      const byName = Object.fromEntries(lgn.getWeights().map((w, i) => [w.name, g[vars[i].name] ? Array.from(g[vars[i].name].dataSync()) : []]));
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(g)]);
+      lgn.getWeights().forEach((w) => w.tensor.dispose());
+      lgn.dispose();
+      return { loss, byName };
+    };
+    const u = grads('unrolled');
+    const i = grads('implicit');
+    assert.ok(Math.abs(u.loss - i.loss) < 1e-6, 'same forward');
+    assert.ok(u.byName['alpha/raw'].some((v) => v !== 0), 'α gets a gradient');
+    for (const name of Object.keys(u.byName)) {
+      const a = u.byName[name];
+      const b = i.byName[name];
+      const scale = Math.max(1e-12, ...a.map(Math.abs));
+      const err = Math.max(0, ...a.map((v, k) => Math.abs(v - b[k])));
+      assert.ok(err < 2e-3 * scale, `${name}: unrolled vs implicit differ by ${err} (scale ${scale})`);
+    }
+    tf.dispose([clean, y, x0]);
+    A.dispose();
+  });
+
+  it('works with a non-linear operator (J v by the double-vjp trick), and leaks nothing', () => {
+    const A = nonlinear((x) => tf.sigmoid(tf.mul(x, 3)) as tf.Tensor4D, { name: 'sigmoid' });
+    const likelihood = gaussianLikelihood(A, { sigma: 0.1 });
+    const x = randomImage([1, 6, 6, 1], 5);
+    const y = tf.tidy(() => A.forward(tf.mul(x, 0.5) as tf.Tensor4D));
+    const problem = createProblem({ likelihood, y });
+    const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 3, seed: 1 });
+    const before = tf.memory().numTensors;
+    const xs = lgn.run(y, problem, { x0: x });
+    assert.equal(xs.length, 2);
+    assert.ok(xs.every((t) => t.shape.join() === '1,6,6,1' && Number.isFinite(tf.tidy(() => t.sum().dataSync()[0]))));
+    tf.dispose(xs);
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    assert.equal(lgn.alphas().length, 2);
+    lgn.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('saves and loads through the learned-solver I/O; flags change the input channels', async () => {
+    const lgn = createLearnedSolver({ kind: 'lgn', features: 4, steps: 3, seed: 2 }) as Lgn;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-'));
+    await saveLearnedSolver(lgn, dir);
+    const back = await loadLearnedSolver(dir);
+    assert.equal(back.kind, 'lgn');
+    assert.equal(back.paramCount(), lgn.paramCount());
+    const noDir = new Lgn({ features: 4, steps: 3, useDirection: false });
+    assert.equal(lgn.paramCount() - noDir.paramCount(), 25 * 4 + 0 - 0 + 3 - 3, 'one input channel less: 25·F weights of the first conv (α per step in both)');
+    assert.throws(() => new Lgn({ useDirection: false, useGradient: false }), /both false/);
+    [lgn, back, noDir].forEach((s) => s.dispose());
+  });
+
+  it('trains and resumes exactly (interrupted at step 2 of 4)', async () => {
+    const images = syntheticImages(3, 24);
+    const config: TrainConfigInput = {
+      name: 'lgn_tiny',
+      model: { kind: 'lgn', features: 4, steps: 2, cgIterations: 3 },
+      task: { kind: 'super-resolution', scales: [2], channel: 'same' },
+      data: { patchSize: 8, batchSize: 2 },
+      steps: 4,
+      checkpointEvery: 2,
+      optimizer: { lr: 1e-2, clipNorm: 0.5 },
+      schedule: { type: 'cosine', minLr: 1e-4 },
+      seed: 3,
+    };
+    const quiet = { log: () => undefined, exportDir: false as const };
+    const full = await trainLearnedSolver(config, { ...quiet, images, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-full-')) });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-resume-'));
+    const controller = new AbortController();
+    const first = await trainLearnedSolver(config, { ...quiet, images, runDir, signal: controller.signal, onProgress: (p) => p.step === 2 && controller.abort() });
+    assert.equal(first.step, 2);
+    first.solver.dispose();
+    const resumed = await trainLearnedSolver(config, { ...quiet, images, runDir });
+    assert.deepEqual(resumed.log.map((e) => [e.step, e.loss, e.gradNorm]), full.log.map((e) => [e.step, e.loss, e.gradNorm]));
+    const w = (s: typeof full.solver) => s.getWeights().map((t) => {
+      const v = Array.from(t.tensor.dataSync());
+      t.tensor.dispose();
+      return v;
+    });
+    assert.deepEqual(w(resumed.solver), w(full.solver), 'bitwise equal weights');
+    full.solver.dispose();
+    resumed.solver.dispose();
+  });
+});
