@@ -18,3 +18,4 @@ export * from './learned';
 export * from './evaluate';
 export * from './restore';
 export * from './generalization';
+export * from './semantic';

@@ -1,0 +1,178 @@
+import { strict as assert } from 'assert';
+import { initEngine, tf } from '../lib/engine';
+import {
+  labelMap,
+  meanColorImage,
+  perClassMeanColors,
+  semanticInversion,
+  SemanticIterationRecord,
+  semanticSynthesisTask,
+  segmentationQuality,
+} from '../lib/experiments/semantic';
+import { createProblem } from '../lib/tasks/problem';
+import { rand } from './helpers/numeric';
+import { TinySegmenter } from './helpers/tiny_segmenter';
+
+const IGNORE = 11;
+const TRUE_COLORS = [
+  [0.8, 0.2, 0.2],
+  [0.2, 0.7, 0.3],
+  [0.25, 0.3, 0.8],
+];
+
+/** Two 12×12 scenes of three classes (vertical bands, horizontal bands) with a few unlabelled pixels, and their noisy images. */
+function scenes(seed: number): { x: tf.Tensor4D; y: tf.Tensor4D; labels: number[] } {
+  const r = rand(seed);
+  const n = 12;
+  const labels: number[] = [];
+  const pixels: number[] = [];
+  for (let b = 0; b < 2; b++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const k = b === 0 ? Math.floor(j / 4) : Math.floor(i / 4);
+        labels.push((i * n + j) % 17 === 5 ? IGNORE : k);
+        for (let c = 0; c < 3; c++) pixels.push(TRUE_COLORS[k][c] + (r() - 0.5) * 0.1);
+      }
+    }
+  }
+  return { x: tf.tensor4d(pixels, [2, n, n, 3]), y: tf.tensor4d(labels, [2, n, n, 1]), labels };
+}
+
+describe('semantic synthesis (evaluation task and classical inversion)', () => {
+  let baseline: number;
+  before(async () => {
+    await initEngine({ quiet: true });
+  });
+  beforeEach(() => {
+    baseline = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    assert.equal(tf.memory().numTensors, baseline, 'tensor leak');
+  });
+
+  describe('per-class mean colours', () => {
+    it('averages each class over all images (pooled pixels), the ignored pixels apart, an absent class gets the labelled mean', () => {
+      const x = [tf.tensor4d([0, 0, 0, 1, 1, 1, 0.5, 0.2, 0.1, 0.3, 0.3, 0.3], [1, 2, 2, 3]), tf.tensor4d([0.2, 0.4, 0.6, 0.9, 0.9, 0.9], [1, 1, 2, 3])];
+      const l = [tf.tensor3d([0, 0, 1, 11], [1, 2, 2], 'int32'), tf.tensor4d([0, 11], [1, 1, 2, 1])];
+      const mc = perClassMeanColors(x, l, { classes: 3 });
+      const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+      assert.ok(close(mc.colors[0], [1.2 / 3, 1.4 / 3, 1.6 / 3]), JSON.stringify(mc.colors[0]));
+      assert.ok(close(mc.colors[1], [0.5, 0.2, 0.1]));
+      assert.ok(close(mc.colors[2], [(1.2 + 0.5) / 4, (1.4 + 0.2) / 4, (1.6 + 0.1) / 4]), `absent class: ${JSON.stringify(mc.colors[2])}`);
+      assert.ok(close(mc.unlabelled, [0.6, 0.6, 0.6]));
+      assert.deepEqual(mc.counts, [3, 1, 0]);
+      tf.dispose([...x, ...l]);
+    });
+
+    it('paints a label map with them; ignored pixels get the unlabelled colour', () => {
+      const y = tf.tensor4d([2, 0, 11, 1], [1, 2, 2, 1]);
+      const img = meanColorImage(y, { colors: TRUE_COLORS, unlabelled: [0, 0, 0], counts: [1, 1, 1] });
+      assert.deepEqual(img.shape, [1, 2, 2, 3]);
+      const expected = [...TRUE_COLORS[2], ...TRUE_COLORS[0], 0, 0, 0, ...TRUE_COLORS[1]];
+      assert.ok(Array.from(img.dataSync()).every((v, i) => Math.abs(v - expected[i]) < 1e-6));
+      const bare = meanColorImage(y, TRUE_COLORS); // unlabelled: the mean of the class colours
+      assert.ok(Math.abs(bare.dataSync()[6] - (0.8 + 0.2 + 0.25) / 3) < 1e-6);
+      tf.dispose([y, img, bare]);
+    });
+
+    it('names the offending label, and the shapes when images and labels differ in size', () => {
+      const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+      const bad = tf.tensor4d([0, 1, 12, 0], [1, 2, 2, 1]);
+      const small = tf.zeros([1, 2, 3, 1]);
+      assert.throws(() => perClassMeanColors(x, bad, { classes: 11 }), /y holds label 12 at image 0, row 1, column 0: expected a class 0\.\.10 or the ignore label 11/);
+      assert.throws(() => perClassMeanColors(x, small), /batch 0: images \[1, 2, 2, 3\] but labels \[1, 2, 3, 1\] \(sizes differ\)/);
+      assert.throws(() => meanColorImage(bad, TRUE_COLORS), /meanColorImage: y holds label 12/);
+      assert.throws(() => labelMap(x), /expected \[b, h, w\] or \[b, h, w, 1\] labels, got \[1, 2, 2, 3\]/);
+      tf.dispose([x, bad, small]);
+    });
+  });
+
+  describe('task and inversion', () => {
+    // φ: a colour classifier whose prototypes are the true colours shifted by one class, so the
+    // mean-colour start is misclassified everywhere; φ': the honest classifier of the true colours.
+    const shifted = TRUE_COLORS.map((_, k) => TRUE_COLORS[(k + 1) % 3]);
+    let phi: TinySegmenter;
+    let phiPrime: TinySegmenter;
+    let train: ReturnType<typeof scenes>;
+    let test: ReturnType<typeof scenes>;
+    before(() => {
+      phi = TinySegmenter.prototypes(shifted, 10);
+      phiPrime = TinySegmenter.prototypes(TRUE_COLORS, 10);
+      train = scenes(1);
+      test = scenes(2);
+    });
+    after(() => {
+      phi.dispose();
+      phiPrime.dispose();
+      tf.dispose([train.x, train.y, test.x, test.y]);
+    });
+
+    it('starts from the mean-colour image, measures PSNR/SSIM and the mIoU of any segmenter, and gives solvers a categorical view', () => {
+      const colors = perClassMeanColors(train.x, train.y, { classes: 3 });
+      colors.colors.forEach((c, k) => c.forEach((v, i) => assert.ok(Math.abs(v - TRUE_COLORS[k][i]) < 0.02)));
+      const task = semanticSynthesisTask({ segmenter: phi, colors });
+      const x0 = task.input(test.y);
+      const q = task.measure(x0, test.x);
+      assert.ok(q.psnr > 20 && q.psnr < 40 && q.ssim > 0 && q.ssim < 1, JSON.stringify(q));
+      assert.equal(task.measurePsnr(x0, test.x), q.psnr);
+      const byPhi = task.score(x0, test.y);
+      const byPhiPrime = task.score(x0, test.y, phiPrime);
+      assert.equal(byPhi.miou, 0, 'φ misreads every class of the start');
+      assert.ok(byPhiPrime.miou > 0.95, `φ' mIoU ${byPhiPrime.miou}`);
+      assert.equal(byPhiPrime.pixels, test.labels.filter((l) => l !== IGNORE).length);
+      const view = task.view(test.y, x0, test.x);
+      const problem = createProblem({ likelihood: view.likelihood, y: view.y });
+      problem.checkInput(view.x0, 'x0');
+      const out = tf.tidy(() => view.finish(tf.add(view.x0, 0.3) as tf.Tensor4D));
+      assert.ok(out.dataSync().every((v) => v <= 1 && Math.abs(v * 255 - Math.round(v * 255)) < 1e-3));
+      const four = TinySegmenter.random(1, 4);
+      assert.throws(() => semanticSynthesisTask({ segmenter: four, colors }), /3 class colours for a segmenter of 4 classes/);
+      four.dispose();
+      tf.dispose([x0, out]);
+      view.dispose();
+      task.dispose();
+    });
+
+    it('TV + projected gradient descent through φ lowers the objective and fools φ (its mIoU rises to 1) while φ′ is not fooled', () => {
+      const task = semanticSynthesisTask({ segmenter: phi, colors: perClassMeanColors(train.x, train.y, { classes: 3 }) });
+      const seen: number[] = [];
+      const r = semanticInversion(task, test.y, {
+        lambda: 0.01,
+        iterations: 40,
+        truth: test.x,
+        evaluators: { φ: phi, "φ'": phiPrime },
+        onIteration: (rec) => void seen.push(rec.iteration),
+      });
+      const h = r.history;
+      const first = h[0];
+      const last = h[h.length - 1] as SemanticIterationRecord;
+      assert.deepEqual(seen, h.map((rec) => rec.iteration));
+      assert.ok(h.length > 5, r.reason);
+      for (let k = 1; k < h.length; k++) assert.ok(h[k].objective <= h[k - 1].objective * (1 + 1e-6), `objective rose at iteration ${k}`);
+      assert.ok(last.objective < 0.2 * first.objective, `objective ${first.objective} → ${last.objective}`);
+      assert.ok(last.ce < first.ce);
+      assert.equal(first.miou['φ'], 0);
+      assert.ok(last.miou['φ'] > 0.95, `φ mIoU ${last.miou['φ']}`);
+      assert.ok(last.miou["φ'"] < 0.2, `φ' mIoU ${last.miou["φ'"]}`);
+      assert.ok(last.psnr !== undefined && first.psnr !== undefined && last.psnr < first.psnr, 'the fooling image moves away from the real one');
+      const xs = r.x.dataSync();
+      assert.ok(xs.every((v) => v >= 0 && v <= 1));
+      assert.deepEqual(segmentationQuality(phi, r.x, test.y).miou, last.miou['φ']);
+      r.x.dispose();
+      task.dispose();
+    });
+
+    it('L-BFGS lowers the objective too; the callback can stop the run', () => {
+      const task = semanticSynthesisTask({ segmenter: phi, colors: perClassMeanColors(train.x, train.y, { classes: 3 }) });
+      const r = semanticInversion(task, test.y, { lambda: 0.01, iterations: 15, solver: 'lbfgs', evaluators: { φ: phi } });
+      assert.ok(r.history[r.history.length - 1].objective < 0.5 * r.history[0].objective);
+      assert.ok(r.history[r.history.length - 1].miou['φ'] > r.history[0].miou['φ']);
+      r.x.dispose();
+      const stopped = semanticInversion(task, test.y, { lambda: 0.01, iterations: 15, onIteration: (rec) => rec.iteration < 2 });
+      assert.equal(stopped.history.length, 3);
+      stopped.x.dispose();
+      assert.throws(() => semanticInversion(task, test.y, { lambda: 0.01, iterations: 1, solver: 'cg' as 'gd' }), /unknown solver "cg"/);
+      task.dispose();
+    });
+  });
+});
