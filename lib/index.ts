@@ -15,3 +15,4 @@ export * from './experiments';
 export * from './solvers/learned';
 export * from './training';
 export * from './tasks';
+export * from './segmentation';
