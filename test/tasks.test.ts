@@ -61,7 +61,7 @@ describe('tasks', function () {
       assert.throws(() => resolveTrainConfig({ ...base, optimiser: {} } as never), /unknown key\(s\) "optimiser"/);
       assert.throws(() => resolveTrainConfig({ ...base, data: { patchsize: 32 } } as never), /unknown key\(s\) "data\.patchsize"/);
       assert.throws(() => resolveTrainConfig({ ...base, task: { kind: 'super-resolution', scale: [2] } }), /unknown key\(s\) "task\.scale"/);
-      assert.throws(() => resolveTrainConfig({ ...base, task: { kind: 'denoising' } }), /task\.kind: unknown task kind "denoising" \(known: denoise, super-resolution, deblur/);
+      assert.throws(() => resolveTrainConfig({ ...base, task: { kind: 'denoising' } }), /task\.kind: unknown task kind "denoising" \(known: denoise, super-resolution, deblur, poisson-gaussian/);
       assert.throws(() => resolveTrainConfig({ ...base, schedule: { type: 'cosine', minLr: 1e-5, warmpu: 3 } } as never), /unknown key\(s\) "schedule\.warmpu"/);
       assert.throws(() => resolveTrainConfig({ ...base, noise: { sigmaMin: 5 }, task: { kind: 'denoise' } }), /either as "noise".*or in "task", not both/);
     });
@@ -146,8 +146,8 @@ describe('tasks', function () {
       rim.dispose();
     });
 
-    it('every registered task (denoise, super-resolution, deblur) trains one step of a tiny RIM', async () => {
-      for (const task of [{ kind: 'denoise' }, { kind: 'super-resolution', scales: [2, 4] }, { kind: 'deblur', kernelSize: 5 }]) {
+    it('every registered task (denoise, super-resolution, deblur, poisson-gaussian) trains one step of a tiny RIM', async () => {
+      for (const task of [{ kind: 'denoise' }, { kind: 'super-resolution', scales: [2, 4] }, { kind: 'deblur', kernelSize: 5 }, { kind: 'poisson-gaussian' }]) {
         const result = await trainLearnedSolver(
           { name: `tiny_${task.kind}`, model: { kind: 'rim', features: 4, steps: 2 }, task, data: { patchSize: 16, batchSize: 2, channels: task.kind === 'super-resolution' ? 3 : 1 }, steps: 1 },
           { images: syntheticImages(2, 24, task.kind === 'super-resolution' ? 3 : 1), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-task-')), exportDir: false, log: () => undefined },

@@ -65,7 +65,7 @@ export function poissonGaussianLikelihood(operator: Operator, options: PoissonGa
   const variance = (z: tf.Tensor4D) => {
     const a = perImage(name, 'a', options.a, z.shape[0]);
     const raw = tf.add(tf.mul(a, z), perImage(name, 'b', options.b, z.shape[0])); // [b, h', w', c']
-    const free = tf.cast(tf.greater(raw, bMin), 'float32'); // 1 where dv/dz = a
+    const free = tf.step(tf.sub(raw, bMin)); // 1 where dv/dz = a (tf.step: a zero gradient, so learned solvers can backpropagate through the likelihood's gradient)
     return { a, v: tf.maximum(raw, bMin), free };
   };
 

@@ -7,3 +7,4 @@ export * from './registry';
 export * from './denoise';
 export * from './super_resolution';
 export * from './deblur';
+export * from './poisson_gaussian';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { deblurTrainingTask } from './deblur';
 import { denoiseTask } from './denoise';
+import { poissonGaussianTask } from './poisson_gaussian';
 import { superResolutionTrainingTask } from './super_resolution';
 import { ResolvedTask, TaskDefinition } from './types';
 
@@ -69,3 +70,4 @@ export function resolveTask(task: unknown, where = 'train config'): ResolvedTask
 registerTask(denoiseTask);
 registerTask(superResolutionTrainingTask);
 registerTask(deblurTrainingTask);
+registerTask(poissonGaussianTask);
