@@ -1,7 +1,8 @@
 /**
  * Regression scores of the committed models: each model in `results/models/<name>/` denoises two
  * fixed 48×48 crops (the committed fixtures, gray or color to match the model) at σ = 25 with
- * fixed noise (the library's seeded Rng), and the mean PSNR of its 8-bit output is compared with
+ * fixed noise (the library's seeded Rng) — or, for a super-resolution model, restores the fixture
+ * Set5 x3 pairs (Y, border shaved) — and the mean PSNR of its 8-bit output is compared with
  * the number stored in `test/fixtures/regression.json` (test/regression.test.ts: a move of more
  * than 0.01 dB fails).
  *
@@ -25,6 +26,7 @@ import { psnrPerImage } from '../lib/metrics';
 import { identity } from '../lib/operators';
 import { createProblem } from '../lib/solvers/classical';
 import { loadLearnedSolver } from '../lib/solvers/learned';
+import { evaluate, learnedMethod, loadSrPairsFromDir, superResolutionTask } from '../lib/experiments';
 
 /** Noise level of the regression check, in 8-bit units. */
 export const REGRESSION_SIGMA = 25;
@@ -34,6 +36,17 @@ export const REGRESSION_CROPS: Record<1 | 3, string[]> = {
   1: ['test/fixtures/mirror/denoise/test/BSD68/test001.png', 'test/fixtures/mirror/denoise/test/BSD68/test002.png'],
   3: ['test/fixtures/mirror/denoise/test/CBSD68/101085.png', 'test/fixtures/mirror/denoise/test/CBSD68/101087.png'],
 };
+
+/** The SR fixture pairs (x3) that SR models are scored on. */
+export const REGRESSION_SR_PAIRS = 'test/fixtures/mirror/sr/test/Set5/x3';
+
+/** The task a model folder was trained on (its train.json), default 'denoise'. */
+export function modelTask(dir: string): string {
+  const file = path.join(dir, 'train.json');
+  if (!fs.existsSync(file)) return 'denoise';
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string } } };
+  return info.trainConfig?.task?.kind ?? 'denoise';
+}
 
 /** The stored scores file. */
 export const REGRESSION_FILE = projectPath('test', 'fixtures', 'regression.json');
@@ -93,6 +106,18 @@ function eightBit(x: tf.Tensor4D): tf.Tensor4D {
 export async function scoreModel(dir: string): Promise<RegressionScore> {
   const solver = await loadLearnedSolver(dir);
   try {
+    const weightsSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
+    if (modelTask(dir) === 'super-resolution') {
+      // SR models: x3 on the fixture Set5 pairs (Y, 3 pixels shaved), bicubic as the input score.
+      const pairs = await loadSrPairsFromDir(projectPath(REGRESSION_SR_PAIRS), 3);
+      try {
+        const ev = evaluate(superResolutionTask({ scale: 3 }), [learnedMethod(solver)], { dataset: 'regression', pairs, keepExamples: 0, progress: false });
+        const perImage = ev.methods[0].perImage.map((r) => r.quality.psnr);
+        return { psnr: ev.rows[1].psnr as number, perImage, inputPsnr: ev.rows[0].psnr as number, weightsSha256 };
+      } finally {
+        for (const p of pairs) tf.dispose([p.hr, p.lr]);
+      }
+    }
     const channels = solver.config.channels as 1 | 3;
     const crops = REGRESSION_CROPS[channels];
     if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
@@ -112,7 +137,6 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
       tf.dispose([truth, y, out, y8]);
     }
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    const weightsSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
     return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
   } finally {
     solver.dispose();
@@ -141,7 +165,7 @@ async function main(): Promise<void> {
     const file: RegressionFile = {
       command: 'npx tsx scripts/regression-scores.ts --update',
       sigma: REGRESSION_SIGMA,
-      crops: { gray: REGRESSION_CROPS[1], color: REGRESSION_CROPS[3] },
+      crops: { gray: REGRESSION_CROPS[1], color: REGRESSION_CROPS[3], sr: [REGRESSION_SR_PAIRS] },
       models,
     };
     writeFileAtomic(REGRESSION_FILE, JSON.stringify(file, null, 2) + '\n');
