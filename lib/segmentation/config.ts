@@ -54,7 +54,7 @@ export const segTrainConfigSchema = z
     model: z.discriminatedUnion(
       'kind',
       [
-        z.object({ kind: z.literal('unet'), width: posInt.optional(), levels: posInt.optional(), bottleneckDilation: posInt.optional(), activation, seed: z.number().int().optional() }).strict(),
+        z.object({ kind: z.literal('unet'), width: posInt.optional(), levels: posInt.optional(), bottleneckDilation: posInt.optional(), pool: z.enum(['avg', 'max']).optional(), activation, seed: z.number().int().optional() }).strict(),
         z.object({ kind: z.literal('dilated'), width: posInt.optional(), dilations: z.array(posInt).min(1).optional(), activation, seed: z.number().int().optional() }).strict(),
       ],
       { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'unet' or 'dilated'" : ctx.defaultError }) },

@@ -28,6 +28,12 @@ export interface UNetConfig {
   levels: number;
   /** Dilation of the bottleneck's two convolutions (default 2, for context at low cost). */
   bottleneckDilation: number;
+  /**
+   * 2×2 pooling: `'avg'` (default; a reshape and a mean, differentiable to any order) or `'max'`.
+   * φ must be twice differentiable: a learned solver trained through `∇ₓ L(φ(x), y)` backpropagates
+   * through the segmenter's gradient, and tfjs has no gradient for MaxPoolGrad.
+   */
+  pool: 'avg' | 'max';
   activation: SegActivation;
   /** Seed of the weights (default 0). */
   seed: number;
@@ -78,7 +84,7 @@ export interface Segmenter {
  * resolveSegmenterConfig({ kind: 'unet' }); // { kind: 'unet', width: 16, levels: 3, bottleneckDilation: 2, activation: 'relu', seed: 0 }
  */
 export function resolveSegmenterConfig(c: SegmenterConfigInput): SegmenterConfig {
-  if (c.kind === 'unet') return { kind: 'unet', width: 16, levels: 3, bottleneckDilation: 2, activation: 'relu', seed: 0, ...stripUndefined(c) } as UNetConfig;
+  if (c.kind === 'unet') return { kind: 'unet', width: 16, levels: 3, bottleneckDilation: 2, pool: 'avg', activation: 'relu', seed: 0, ...stripUndefined(c) } as UNetConfig;
   if (c.kind === 'dilated') return { kind: 'dilated', width: 32, dilations: [1, 2, 4, 8, 16, 1], activation: 'relu', seed: 1, ...stripUndefined(c) } as DilatedConfig;
   throw new Error(`segmenter: unknown kind ${JSON.stringify((c as { kind: unknown }).kind)}; expected 'unet' or 'dilated'`);
 }
@@ -91,6 +97,12 @@ function activate(x: tf.Tensor4D, a: SegActivation): tf.Tensor4D {
   if (a === 'leaky') return tf.leakyRelu(x, 0.1);
   if (a === 'elu') return tf.elu(x);
   return tf.relu(x);
+}
+
+/** 2×2 average pooling as a reshape and a mean (twice differentiable in tfjs, unlike `avgPool`/`maxPool`); even sides. */
+function avgPool2(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return tf.mean(tf.reshape(x, [b, h / 2, 2, w / 2, 2, c]), [2, 4]) as tf.Tensor4D;
 }
 
 /** Mirror-pads `[b, h, w, c]` at the bottom and right to multiples of `m` (no-op when they divide). */
@@ -173,7 +185,7 @@ export class UNetSegmenter extends SegmenterBase {
       for (const [ca, cb] of this.enc) {
         t = act(cb.apply(act(ca.apply(t)))); // [b, H/2^l, W/2^l, width·2^l]
         skips.push(t);
-        t = tf.maxPool(t, 2, 2, 'valid');
+        t = this.config.pool === 'max' ? tf.maxPool(t, 2, 2, 'valid') : avgPool2(t); // [b, H/2^(l+1), W/2^(l+1), ·]
       }
       t = act(this.bottleneck[1].apply(act(this.bottleneck[0].apply(t)))); // [b, H/2^L, W/2^L, width·2^L]
       for (const { up, a, b: cb } of this.dec) {
