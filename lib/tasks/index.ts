@@ -8,3 +8,4 @@ export * from './denoise';
 export * from './super_resolution';
 export * from './deblur';
 export * from './poisson_gaussian';
+export * from './semantic';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { deblurTrainingTask } from './deblur';
 import { denoiseTask } from './denoise';
 import { poissonGaussianTask } from './poisson_gaussian';
+import { semanticSynthesisTrainingTask } from './semantic';
 import { superResolutionTrainingTask } from './super_resolution';
 import { ResolvedTask, TaskDefinition } from './types';
 
@@ -17,7 +18,7 @@ const REGISTRY = new Map<string, TaskDefinition>();
  * registerTask(inpaintTask);
  * trainLearnedSolver({ name: 'rim_inpaint', model: { kind: 'rim' }, task: { kind: 'inpaint', keep: 0.5 } });
  */
-export function registerTask<P extends object>(definition: TaskDefinition<P>): void {
+export function registerTask<P extends object, C = unknown>(definition: TaskDefinition<P, C>): void {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.kind)) throw new Error(`registerTask: kind must be lowercase letters, digits and '-', got ${JSON.stringify(definition.kind)}`);
   REGISTRY.set(definition.kind, definition as unknown as TaskDefinition);
 }
@@ -71,3 +72,4 @@ registerTask(denoiseTask);
 registerTask(superResolutionTrainingTask);
 registerTask(deblurTrainingTask);
 registerTask(poissonGaussianTask);
+registerTask(semanticSynthesisTrainingTask);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { tf } from '../engine/tf';
 import { Rng } from '../io/rng';
+import { RawImage } from '../io/image';
 import { Likelihood } from '../likelihoods/types';
 
 /**
@@ -37,7 +38,7 @@ export interface TrainingGroup {
  *   degradeBatch(clean, p, seed) { ... },
  * };
  */
-export interface TaskDefinition<P extends object = object> {
+export interface TaskDefinition<P extends object = object, C = unknown> {
   /** The name in configs: `task.kind`. */
   readonly kind: string;
   /** One line for logs and the README. */
@@ -49,11 +50,20 @@ export interface TaskDefinition<P extends object = object> {
   /** Patch sides must be multiples of this (SR: every scale divides the patch). */
   patchMultiple?(params: P): number;
   /**
+   * Loads the training images itself instead of `data.dataset` (e.g. images with their label maps
+   * stacked as a fourth channel, which the patch sampler crops and flips together).
+   */
+  loadImages?(params: P, options: { limit?: number }): Promise<RawImage[]>;
+  /** Once before training, with the training images: e.g. load a frozen network, compute statistics. Its result is `context`. */
+  prepare?(params: P, images: readonly RawImage[]): Promise<C>;
+  /** After training: releases what `prepare` made. */
+  release?(context: C): void;
+  /**
    * Degrades a clean batch `[b, p, p, c]` (in [0, 1]); everything random comes from `seed`, so
    * the batch of step t is the same in a resumed run. The groups are new tensors (release them
    * with {@link disposeGroups}); `clean` is not disposed.
    */
-  degradeBatch(clean: tf.Tensor4D, params: P, seed: number): TrainingGroup[];
+  degradeBatch(clean: tf.Tensor4D, params: P, seed: number, context?: C): TrainingGroup[];
   /** The parameter ranges in words, for the training's first line (e.g. `σ ∈ [5, 55]/255`). */
   summary?(params: P): string;
 }

@@ -154,7 +154,11 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const { backend, native } = await initEngine();
   const engine = engineLabel(backend, native);
   const datasets = Array.isArray(config.data.dataset) ? config.data.dataset : [config.data.dataset];
-  const images = options.images ?? (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: config.data.channels, limit: config.data.limit })))).flat();
+  const images =
+    options.images ??
+    (task.loadImages
+      ? await task.loadImages(taskParams, { limit: config.data.limit })
+      : (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: config.data.channels, limit: config.data.limit })))).flat());
   if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
@@ -164,6 +168,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const modelConfig = { ...config.model, channels, seed: (config.model as { seed?: number }).seed ?? config.seed } as LearnedSolverConfig;
   const runDir = path.resolve(options.runDir ?? path.join(resultsDir(), 'runs', config.name));
 
+  const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
   const solver = createLearnedSolver(modelConfig);
   const key = numericsKey(config, solver.config);
   const legacyKey = legacyNumericsKey(config);
@@ -246,7 +251,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       let lossValue: number;
       let normValue: number;
       try {
-        groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step));
+        groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step), context);
         const r = trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights });
         lossValue = r.loss;
         normValue = r.gradNorm;
@@ -310,5 +315,6 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   } finally {
     optimizer.dispose();
     if (!completed) solver.dispose();
+    task.release?.(context);
   }
 }

@@ -1,0 +1,86 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine, tf } from '../lib/engine';
+import { RawImage } from '../lib/io/image';
+import { Rng } from '../lib/io/rng';
+import { createSegmenter, hasCamVid, saveSegmenter } from '../lib/segmentation';
+import { resolveTask, semanticSynthesisTrainingTask, stackedMeanColors, stackLabels } from '../lib/tasks';
+import { disposeGroups } from '../lib/tasks/types';
+import { trainLearnedSolver } from '../lib/training';
+
+/** Synthetic RGB images with blocky label maps (classes 0..3 and some ignored pixels), stacked. */
+function stackedImages(n: number, size: number): RawImage[] {
+  const rng = new Rng(5);
+  return Array.from({ length: n }, () => {
+    const image: RawImage = { data: Uint8Array.from({ length: size * size * 3 }, () => rng.int(256)), height: size, width: size, channels: 3 };
+    const labels = Uint8Array.from({ length: size * size }, (_, i) => (i % 17 === 0 ? 11 : (Math.floor(i / size / 4) + Math.floor((i % size) / 4)) % 4));
+    return stackLabels(image, labels);
+  });
+}
+
+describe('semantic synthesis training task', function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sem-'));
+    const phi = createSegmenter({ kind: 'unet', width: 4, levels: 2, seed: 3 });
+    await saveSegmenter(phi, path.join(dir, 'phi'));
+    phi.dispose();
+  });
+
+  it('stacks labels as a 4th channel and computes per-class mean colours (ignored pixels apart, unseen classes = labelled mean)', () => {
+    const image: RawImage = { data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 51, 51, 51]), height: 2, width: 2, channels: 3 };
+    const stacked = stackLabels(image, Uint8Array.from([0, 0, 1, 11]));
+    assert.deepEqual(Array.from(stacked.data.slice(0, 8)), [255, 0, 0, 0, 0, 255, 0, 0]);
+    const colors = stackedMeanColors([stacked], 3, 11);
+    assert.deepEqual(colors[0], [0.5, 0.5, 0]);
+    assert.deepEqual(colors[1], [0, 0, 1]);
+    assert.deepEqual(colors[2].map((v) => +v.toFixed(6)), [1 / 3, 1 / 3, 1 / 3].map((v) => +v.toFixed(6)), 'unseen class: labelled mean');
+    assert.deepEqual(colors[3].map((v) => +v.toFixed(6)), [0.2, 0.2, 0.2], 'index K: the ignored pixels');
+    assert.throws(() => stackLabels(image, Uint8Array.from([0])), /expected an RGB image and 4 labels/);
+  });
+
+  it('degrades a batch: RGB targets, label maps, mean-colour start, the categorical likelihood through φ', async () => {
+    const { params } = resolveTask({ kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') });
+    const images = stackedImages(2, 16);
+    const context = await semanticSynthesisTrainingTask.prepare!(params as never, images);
+    const clean = tf.tidy(() => tf.div(tf.tensor4d(Array.from(images.flatMap((im) => [...im.data])), [2, 16, 16, 4]), 255)) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const [g] = semanticSynthesisTrainingTask.degradeBatch(clean, params as never, 1, context);
+    assert.deepEqual(g.clean.shape, [2, 16, 16, 3]);
+    assert.deepEqual(g.y.shape, [2, 16, 16, 1]);
+    assert.deepEqual(Array.from(g.y.dataSync().slice(0, 5)), [11, 0, 0, 0, 1]);
+    const x0 = g.x0!.arraySync()[0][0][1];
+    assert.deepEqual(x0.map((v) => +v.toFixed(5)), context.colors[0].map((v) => +v.toFixed(5)));
+    const grad = g.likelihood.grad(g.x0!, g.y);
+    assert.deepEqual(grad.shape, [2, 16, 16, 3]);
+    assert.ok(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(grad)).dataSync()[0])));
+    grad.dispose();
+    disposeGroups([g]);
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    clean.dispose();
+    semanticSynthesisTrainingTask.release!(context);
+  });
+
+  it('a RIM trains two steps through φ from a config (φ frozen: only the solver changes)', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sem-run-'));
+    const result = await trainLearnedSolver(
+      { name: 'rim_sem_tiny', model: { kind: 'rim', features: 4, steps: 2 }, task: { kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') }, data: { patchSize: 12, batchSize: 2 }, steps: 2, checkpointEvery: 1 },
+      { images: stackedImages(3, 20), runDir, exportDir: false, log: () => undefined },
+    );
+    assert.equal(result.solver.config.channels, 3);
+    assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0), JSON.stringify(result.log));
+    result.solver.dispose();
+  });
+
+  it('loads CamVid train with its labels stacked (skips without the data set)', async function () {
+    if (!hasCamVid('train')) this.skip();
+    const images = await semanticSynthesisTrainingTask.loadImages!({ segmenter: 'x', splits: ['train'] }, { limit: 2 });
+    assert.equal(images.length, 2);
+    assert.equal(images[0].channels as number, 4);
+    assert.ok(images[0].data.every((v, i) => i % 4 !== 3 || v <= 11));
+  });
+});
