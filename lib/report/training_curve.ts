@@ -6,7 +6,8 @@ import { LogEntry, runningMean } from '../training/log';
 import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './figures';
 
 /**
- * The training curve: the loss per step (log scale) and its running mean over `window` steps.
+ * The training curve: the loss per step (log scale) and its running mean over `window` steps, and
+ * the validation PSNR on a right-hand axis when the run validated.
  * @example
  * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
  */
@@ -14,7 +15,7 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
   const steps = entries.map((e) => e.step);
   const loss = entries.map((e) => e.loss);
   const mean = runningMean(loss, window);
-  return lineFigure({
+  const fig = lineFigure({
     title: `Training loss: ${title}`,
     xLabel: 'step',
     yLabel: 'loss (mean MSE over iterates)',
@@ -25,6 +26,13 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
       { name: `mean of ${window}`, x: steps, y: mean },
     ],
   });
+  // Validation PSNR (held-apart crops), when the run validated: a second y axis on the right.
+  const validated = entries.filter((e) => e.valPsnr !== undefined);
+  if (validated.length) {
+    fig.data.push({ type: 'scatter', mode: 'lines+markers', name: 'validation PSNR (dB)', x: validated.map((e) => e.step), y: validated.map((e) => e.valPsnr), yaxis: 'y2' });
+    fig.layout = { ...(fig.layout ?? {}), title: { text: `Training loss and validation PSNR: ${title}` }, yaxis2: { title: { text: 'validation PSNR (dB)' }, overlaying: 'y', side: 'right', showgrid: false } };
+  }
+  return fig;
 }
 
 /**

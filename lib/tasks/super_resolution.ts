@@ -71,6 +71,7 @@ export const superResolutionTrainingTask: TaskDefinition<SuperResolutionParams> 
   params: params as unknown as z.ZodType<SuperResolutionParams, z.ZodTypeDef, unknown>,
   modelChannels: (dataChannels, p) => (p.channel === 'y' ? 1 : dataChannels),
   patchMultiple: (p) => p.scales.reduce((a, s) => (a * s) / gcd(a, s), 1),
+  batchMultiple: (p) => p.scales.length,
   degradeBatch(clean, p, seed) {
     const b = clean.shape[0];
     const k = p.scales.length;

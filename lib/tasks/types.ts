@@ -49,6 +49,8 @@ export interface TaskDefinition<P extends object = object, C = unknown> {
   modelChannels?(dataChannels: number, params: P): number;
   /** Patch sides must be multiples of this (SR: every scale divides the patch). */
   patchMultiple?(params: P): number;
+  /** Batch sizes must be multiples of this (SR: the number of scales, one group each). */
+  batchMultiple?(params: P): number;
   /**
    * Loads the training images itself instead of `data.dataset` (e.g. images with their label maps
    * stacked as a fourth channel, which the patch sampler crops and flips together).

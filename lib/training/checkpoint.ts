@@ -52,6 +52,8 @@ export interface CheckpointState {
   engine: string;
   /** Changes of the cosine schedule's horizon on resumption (absent when there were none). */
   horizons?: HorizonChange[];
+  /** The best validation so far (runs with validation): its step and PSNR; weights in `<run>/best/`. */
+  best?: { step: number; psnr: number };
 }
 
 /** From step `fromStep` on, the schedule ran towards `steps` total steps. */

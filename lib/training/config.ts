@@ -15,6 +15,20 @@ export type ScheduleConfig =
   /** `minLr + ½(lr − minLr)(1 + cos(π · step / steps))`. */
   | { type: 'cosine'; minLr: number; warmup?: number };
 
+/**
+ * Validation every `every` steps on central `crop`-crops of images held apart from training:
+ * `data.holdOut` images of the training sets, or a separate training-type `dataset` (never a
+ * test set). The PSNR goes into the log (`valPsnr`), the best weights to `<run>/best/`.
+ */
+export interface ValidationConfig {
+  every: number;
+  crop: number;
+  /** A held-apart set instead of `data.holdOut` (must be a training-use set of `lib/io/datasets`). */
+  dataset?: string;
+  /** At most this many images (default all held apart). */
+  limit?: number;
+}
+
 /** A config's task: `kind` (a registered task, see `lib/tasks`) and its parameters with defaults. */
 export type TaskConfig = { kind: string } & Record<string, unknown>;
 
@@ -40,7 +54,11 @@ export interface TrainConfig {
     augment: boolean;
     /** Use only the first N images (of each set; default all). */
     limit?: number;
+    /** Hold the last N images apart from training, for validation (default 0). */
+    holdOut?: number;
   };
+  /** Validation during training (bookkeeping: not in the resume key). */
+  validation?: ValidationConfig;
   /** The degradation trained on (default blind Gaussian denoising, σ ∈ [5, 55]). */
   task: TaskConfig;
   /** Optimizer steps in total. */
@@ -155,9 +173,14 @@ export const trainConfigSchema = z
         batchSize: posInt.default(8),
         augment: z.boolean().default(true),
         limit: posInt.optional(),
+        holdOut: z.number().int().min(0).optional(),
       })
       .strict()
       .default({}),
+    validation: z
+      .object({ every: posInt.default(500), crop: posInt.default(96), dataset: z.string().min(1).optional(), limit: posInt.optional() })
+      .strict()
+      .optional(),
     task: z.object({ kind: z.string() }).passthrough().optional(),
     noise: z
       .object({ sigmaMin: z.number().default(5), sigmaMax: z.number().default(55) })
@@ -222,7 +245,7 @@ const stable = (v: unknown): unknown =>
  * numericsKey(config, solver.config);
  */
 export function numericsKey(c: TrainConfig, model?: object): string {
-  const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, steps, ...rest } = c;
+  const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, validation: _v, steps, ...rest } = c;
   return JSON.stringify(stable({ ...rest, model: model ?? c.model, ...(c.schedule.type === 'cosine' ? { steps } : {}) }));
 }
 
@@ -233,7 +256,7 @@ export function numericsKey(c: TrainConfig, model?: object): string {
  */
 export function legacyNumericsKey(c: TrainConfig): string | undefined {
   if (c.task.kind !== 'denoise') return undefined;
-  const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, steps, task, ...rest } = c;
+  const { name: _n, checkpointEvery: _c, keepCheckpoints: _k, validation: _v, steps, task, ...rest } = c;
   const { kind: _kind, ...noise } = task;
   const data = { ...rest.data };
   if (data.dataset !== undefined && Array.isArray(data.dataset)) return undefined;

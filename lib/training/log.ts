@@ -24,6 +24,8 @@ export interface LogEntry {
   stepTime: number;
   /** The tfjs backend. */
   engine: string;
+  /** Validation PSNR (dB) after this step, on the steps that validate. */
+  valPsnr?: number;
 }
 
 const COLUMNS: Array<[string, keyof LogEntry]> = [
@@ -34,15 +36,18 @@ const COLUMNS: Array<[string, keyof LogEntry]> = [
   ['wall_time_s', 'wallTime'],
   ['step_time_s', 'stepTime'],
   ['engine', 'engine'],
+  ['val_psnr', 'valPsnr'],
 ];
 
 /**
- * The log as CSV: `step,loss,lr,grad_norm,wall_time_s,step_time_s,engine`, numbers at full
- * precision (the losses round-trip exactly).
+ * The log as CSV: `step,loss,lr,grad_norm,wall_time_s,step_time_s,engine`, plus `val_psnr` when the
+ * run validated (empty on the other steps), numbers at full precision (the losses round-trip exactly).
  */
 export function logToCsv(entries: readonly LogEntry[]): string {
-  const lines = [COLUMNS.map(([h]) => h).join(',')];
-  for (const e of entries) lines.push(COLUMNS.map(([, k]) => String(e[k])).join(','));
+  const validated = entries.some((e) => e.valPsnr !== undefined);
+  const columns = COLUMNS.filter(([, k]) => k !== 'valPsnr' || validated); // runs without validation keep the older columns
+  const lines = [columns.map(([h]) => h).join(',')];
+  for (const e of entries) lines.push(columns.map(([, k]) => (e[k] === undefined ? '' : String(e[k]))).join(','));
   return lines.join('\n') + '\n';
 }
 

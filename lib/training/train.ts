@@ -6,12 +6,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../engine';
 import { engineLabel } from '../engine/native';
-import { loadRawImages } from '../io/datasets';
+import { datasetInfo, loadRawImages } from '../io/datasets';
 import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
 import { PatchSampler } from '../io/patches';
 import { resultsDir } from '../io/paths';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
+import { saveLearnedSolver } from '../solvers/learned/io';
+import { validate, validationSet, ValidationSet } from './validation';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
 import { legacyNumericsKey, numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
@@ -154,11 +156,27 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const { backend, native } = await initEngine();
   const engine = engineLabel(backend, native);
   const datasets = Array.isArray(config.data.dataset) ? config.data.dataset : [config.data.dataset];
-  const images =
+  const loaded =
     options.images ??
     (task.loadImages
       ? await task.loadImages(taskParams, { limit: config.data.limit })
       : (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: config.data.channels, limit: config.data.limit })))).flat());
+  // Validation images: held apart from the training images (data.holdOut), or a separate training-use set.
+  const holdOut = config.data.holdOut ?? 0;
+  if (holdOut > 0 && holdOut >= loaded.length) throw new Error(`train config ${config.name}: data.holdOut ${holdOut} leaves no training images (${loaded.length} loaded)`);
+  const heldOut = holdOut > 0 ? loaded.slice(loaded.length - holdOut) : [];
+  const images = holdOut > 0 ? loaded.slice(0, loaded.length - holdOut) : loaded; // the caller's array is not changed
+  let validationImages: RawImage[] = [];
+  if (config.validation) {
+    const v = config.validation;
+    if (v.dataset) {
+      if (datasetInfo(v.dataset).use !== 'train') throw new Error(`train config ${config.name}: validation.dataset ${v.dataset} is a test set; validate on held-apart training images (data.holdOut) or a training-use set`);
+      validationImages = await loadRawImages(v.dataset, { channels: config.data.channels, limit: v.limit });
+    } else {
+      if (heldOut.length === 0) throw new Error(`train config ${config.name}: validation needs held-apart images: set data.holdOut (or validation.dataset)`);
+      validationImages = v.limit ? heldOut.slice(0, v.limit) : heldOut;
+    }
+  }
   if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
@@ -186,7 +204,10 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let lastCheckpoint: { step: number; dir: string } | undefined;
   let completed = false;
   let horizons: HorizonChange[] = [];
+  let best: { step: number; psnr: number } | undefined;
+  let valSet: ValidationSet | undefined;
   try {
+    if (config.validation) valSet = validationSet(validationImages, config.validation.crop, multiple, task.batchMultiple?.(taskParams) ?? 1);
     recoverRunFolder(runDir, say); // temporaries of a write a crash interrupted
     const latest = latestCheckpoint(runDir, { warn: say }); // falls back, with one line, past a bad latest.json or checkpoint
     const resume = options.resume ?? 'auto';
@@ -211,6 +232,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       sampler.state = state.samplerState;
       log = checkpointLog(runDir, state); // log.jsonl cut at the checkpoint's step (or the log inside an older state.json)
       wallOffset = state.wallTime;
+      best = state.best;
       lastCheckpoint = latest;
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     }
@@ -231,6 +253,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       logEntries: log.length,
       engine,
       ...(horizons.length ? { horizons } : {}),
+      ...(best ? { best } : {}),
     });
     const checkpoint = async () => {
       runLog.append(log); // flushed before the checkpoint that counts on it
@@ -282,6 +305,14 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         stepTime: (now - t0) / 1000,
         engine,
       };
+      if (valSet && config.validation && step % config.validation.every === 0) {
+        entry.valPsnr = validate(solver, task, taskParams, valSet, config.seed, context);
+        if (!best || entry.valPsnr > best.psnr) {
+          best = { step, psnr: entry.valPsnr };
+          await saveLearnedSolver(solver, path.join(runDir, 'best'), { 'best.json': JSON.stringify({ step, valPsnr: entry.valPsnr }, null, 2) + '\n' });
+        }
+        say(`${config.name} step ${step}: validation PSNR ${entry.valPsnr.toFixed(3)} dB on ${valSet.count} held-apart crops (best ${best.psnr.toFixed(3)} at step ${best.step})`);
+      }
       log.push(entry);
       if (options.onProgress) {
         const rate = (step - sessionStep0) / Math.max(1e-9, (now - sessionStart) / 1000);
@@ -314,6 +345,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     return result;
   } finally {
     optimizer.dispose();
+    valSet?.batch.dispose();
     if (!completed) solver.dispose();
     task.release?.(context);
   }

@@ -1,0 +1,88 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine } from '../lib/engine';
+import { RawImage } from '../lib/io/image';
+import { Rng } from '../lib/io/rng';
+import { trainingCurve } from '../lib/report/training_curve';
+import { logToCsv, numericsKey, resolveTrainConfig, trainLearnedSolver, TrainConfigInput } from '../lib/training';
+
+function images(n: number, size: number, channels: 1 | 3 = 1): RawImage[] {
+  const rng = new Rng(11);
+  return Array.from({ length: n }, () => {
+    const [a, b] = [rng.uniform(0.1, 0.4), rng.uniform(0, 6)];
+    return { data: Uint8Array.from({ length: size * size * channels }, (_, i) => Math.round(127 + 100 * Math.sin(a * Math.floor(i / channels / size) + b) * Math.cos(0.2 * ((i / channels) % size)))), height: size, width: size, channels };
+  });
+}
+
+const base = (name: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput => ({
+  name,
+  model: { kind: 'rim', features: 4, steps: 2 },
+  data: { patchSize: 8, batchSize: 2, holdOut: 2 },
+  validation: { every: 2, crop: 16 },
+  steps: 4,
+  checkpointEvery: 1,
+  optimizer: { lr: 1e-2, clipNorm: 0.5 },
+  schedule: { type: 'cosine', minLr: 1e-4 },
+  seed: 5,
+  ...extra,
+});
+
+describe('validation during training', function () {
+  this.timeout(300_000);
+  const quiet = { log: () => undefined, exportDir: false as const };
+  before(async () => {
+    await initEngine({ quiet: true });
+  });
+
+  it('logs the validation PSNR every N steps on held-apart images, keeps the best weights, and resumes exactly', async () => {
+    const ims = images(5, 24);
+    const fullDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-'));
+    const full = await trainLearnedSolver(base('val'), { ...quiet, images: ims, runDir: fullDir });
+    const validated = full.log.filter((e) => e.valPsnr !== undefined);
+    assert.deepEqual(validated.map((e) => e.step), [2, 4]);
+    assert.ok(validated.every((e) => Number.isFinite(e.valPsnr) && (e.valPsnr as number) > 5));
+    const best = JSON.parse(fs.readFileSync(path.join(fullDir, 'best', 'best.json'), 'utf8')) as { step: number; valPsnr: number };
+    assert.equal(best.valPsnr, Math.max(...validated.map((e) => e.valPsnr as number)));
+    assert.ok(fs.existsSync(path.join(fullDir, 'best', 'model.json')));
+    assert.match(logToCsv(full.log).split('\n')[0], /,val_psnr$/);
+    assert.equal(trainingCurve(full.log, 'val').data.length, 3, 'loss, its mean and the validation PSNR');
+
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-resume-'));
+    const controller = new AbortController();
+    const first = await trainLearnedSolver(base('val'), { ...quiet, images: ims, runDir, signal: controller.signal, onProgress: (p) => p.step === 3 && controller.abort() });
+    first.solver.dispose();
+    const resumed = await trainLearnedSolver(base('val'), { ...quiet, images: ims, runDir });
+    assert.deepEqual(resumed.log.map((e) => [e.step, e.loss, e.valPsnr]), full.log.map((e) => [e.step, e.loss, e.valPsnr]));
+    full.solver.dispose();
+    resumed.solver.dispose();
+  });
+
+  it('held-apart images change the numerics (resume key); validation settings do not', () => {
+    const model = { kind: 'rim', channels: 1, seed: 5 };
+    const a = numericsKey(resolveTrainConfig(base('k')), model);
+    assert.notEqual(a, numericsKey(resolveTrainConfig(base('k', { data: { patchSize: 8, batchSize: 2, holdOut: 3 } })), model));
+    assert.equal(a, numericsKey(resolveTrainConfig(base('k', { validation: { every: 7, crop: 24 } })), model));
+  });
+
+  it('refuses a test set, and validation without held-apart images', async () => {
+    await assert.rejects(
+      trainLearnedSolver(base('bad', { validation: { every: 2, crop: 16, dataset: 'BSD68' } }), { ...quiet, images: images(4, 24), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-bad-')) }),
+      /validation.dataset BSD68 is a test set/,
+    );
+    await assert.rejects(
+      trainLearnedSolver(base('bad2', { data: { patchSize: 8, batchSize: 2 } }), { ...quiet, images: images(4, 24), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-bad2-')) }),
+      /validation needs held-apart images: set data.holdOut/,
+    );
+  });
+
+  it('SR: the validation crops are split among the scales like a batch', async () => {
+    const r = await trainLearnedSolver(
+      base('val_sr', { task: { kind: 'super-resolution', scales: [2, 4], channel: 'same' }, data: { patchSize: 8, batchSize: 2, holdOut: 2 }, validation: { every: 2, crop: 16 }, steps: 2 }),
+      { ...quiet, images: images(5, 24), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-sr-')) },
+    );
+    assert.ok(Number.isFinite(r.log[1].valPsnr as number));
+    r.solver.dispose();
+  });
+});
