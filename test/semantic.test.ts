@@ -10,6 +10,11 @@ import {
   segmentationQuality,
 } from '../lib/experiments/semantic';
 import { createProblem } from '../lib/tasks/problem';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Rim } from '../lib/solvers/learned';
+import { evaluateSemantic, meanColorMethod, saveSemanticTable, semanticLearnedMethod, semanticTvMethod } from '../lib/experiments/semantic_eval';
 import { rand } from './helpers/numeric';
 import { TinySegmenter } from './helpers/tiny_segmenter';
 
@@ -105,6 +110,41 @@ describe('semantic synthesis (evaluation task and classical inversion)', () => {
       phi.dispose();
       phiPrime.dispose();
       tf.dispose([train.x, train.y, test.x, test.y]);
+    });
+
+    it('evaluateSemantic scores every method by PSNR/SSIM and each evaluator\'s mIoU; the table has one mIoU column per evaluator', () => {
+      const colors = perClassMeanColors(train.x, train.y, { classes: 3 });
+      const task = semanticSynthesisTask({ segmenter: phi, colors });
+      const rim = new Rim({ channels: 3, features: 4, steps: 2, seed: 3 });
+      const pairs = [0, 1].map((i) => ({
+        name: `s${i}`,
+        x: tf.slice(test.x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
+        labels: tf.slice(test.y, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
+      }));
+      const before = tf.memory().numTensors;
+      const scores = evaluateSemantic(task, [meanColorMethod, semanticTvMethod({ lambda: 1e-3, iterations: 8 }), semanticLearnedMethod(rim, 'RIM')], pairs, { 'φ': phi, "φ'": phiPrime }, { curveImages: 1, keepExamples: 1, progress: false });
+      assert.deepEqual(scores.map((s) => s.method.split(' ')[0]), ['per-class', 'TV', 'RIM']);
+      assert.equal(scores[0].miou['φ'], 0, 'φ misreads the mean colours');
+      assert.ok(scores[0].miou["φ'"] > 0.95);
+      assert.ok(scores[1].miou['φ'] > scores[0].miou['φ'], 'TV inversion through φ raises φ\'s mIoU');
+      assert.equal(scores[2].curve?.psnr.length, 4, 'the learned curve runs to 2T');
+      assert.ok(scores.every((s) => s.examples.length === 1 && Number.isFinite(s.psnr)));
+      scores.forEach((s) => tf.dispose(s.examples));
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-semtab-'));
+      const { csv, md } = saveSemanticTable(
+        [...scores, { method: "φ' on the real images", psnr: null, ssim: null, miou: { "φ'": 1 } }],
+        ['φ', "φ'"],
+        'semantic',
+        { dataset: 'synthetic', dir },
+      );
+      const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+      assert.equal(lines[0], "task,dataset,setting,method,psnr,ssim,source,miou φ,miou φ'");
+      assert.match(lines[4], /^semantic-synthesis,synthetic,labels→RGB,φ' on the real images,,,measured,,1$/);
+      assert.match(fs.readFileSync(md, 'utf8'), /\| mIoU φ \| mIoU φ' \|/);
+      rim.dispose();
+      tf.dispose(pairs.flatMap((p) => [p.x, p.labels]));
+      task.dispose();
     });
 
     it('starts from the mean-colour image, measures PSNR/SSIM and the mIoU of any segmenter, and gives solvers a categorical view', () => {

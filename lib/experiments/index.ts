@@ -19,3 +19,4 @@ export * from './evaluate';
 export * from './restore';
 export * from './generalization';
 export * from './semantic';
+export * from './semantic_eval';

@@ -67,6 +67,8 @@ export type SegmenterConfigInput = ({ kind: 'unet' } & Partial<UNetConfig>) | ({
 export interface Segmenter {
   readonly kind: SegmenterConfig['kind'];
   readonly config: SegmenterConfig;
+  /** Number of classes of the logits (11: CamVid without Unlabelled); what `segmentationOperator` reads. */
+  readonly classes: number;
   /** Logits `[b, h, w, 11]` of images `[b, h, w, 3]` in [0, 1]. */
   logits(x: tf.Tensor4D): tf.Tensor4D;
   /** The most likely class of every pixel, `[b, h, w]` int32. */
@@ -123,6 +125,7 @@ function checkInput(x: tf.Tensor, who: string): void {
 abstract class SegmenterBase extends ParamOwner implements Segmenter {
   abstract readonly kind: SegmenterConfig['kind'];
   abstract readonly config: SegmenterConfig;
+  readonly classes: number = CAMVID_NUM_CLASSES;
   abstract logits(x: tf.Tensor4D): tf.Tensor4D;
   predict(x: tf.Tensor4D): tf.Tensor3D {
     return tf.tidy(() => tf.argMax(this.logits(x), 3) as tf.Tensor3D); // [b, h, w]
@@ -131,7 +134,7 @@ abstract class SegmenterBase extends ParamOwner implements Segmenter {
 
 /**
  * `φ`: a U-Net. Level l (0..levels−1) has two 3×3 convolutions of `width·2^l` channels, then a
- * 2×2 max-pool; the bottleneck two dilated 3×3 convolutions of `width·2^levels`; each decoder
+ * 2×2 pooling (average by default, see {@link UNetConfig.pool}); the bottleneck two dilated 3×3 convolutions of `width·2^levels`; each decoder
  * level a 2×2 transposed convolution (stride 2), concatenation with the encoder's features of that
  * level and two 3×3 convolutions; a 1×1 convolution gives the 11 logits. Defaults: 482k parameters.
  * @example
