@@ -37,17 +37,18 @@ import { cli, cpuLine, machineLoad, makeClock, round1, waitQuiet } from './bench
 import { ConvCase, convFlops, convParams, ConvTimes, rimConvCases, rimGateConvCase, timeConv } from './bench/convs';
 import { makeRimBench, RimBenchConfig, timeRimBench } from './bench/rim';
 import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
+import { FULL_IMAGE_CASES, timeFullImage } from './bench/full_image';
 
 /** The speed target of the issue: tfjs at most this many times the twin's time. */
 const TARGET_RATIO = 3.0;
 
 const args = cli(
   'bench',
-  `usage: npm run bench -- [--torch] [--compare-wasm] [--no-convs] [--iters N] [--warmup N] [--batch N] [--size N]
+  `usage: npm run bench -- [--torch] [--compare-wasm] [--no-convs] [--no-full-image] [--iters N] [--warmup N] [--batch N] [--size N]
          [--features N] [--steps N] [--threads N] [--conv-reps N] [--wait-quiet [--wait-quiet-max S]] [--cpu-time]
          [--out DIR | --no-write]   (see the head of scripts/bench.ts)`,
   {
-    flags: ['--torch', '--compare-wasm', '--no-convs', '--wait-quiet', '--cpu-time', '--no-write'],
+    flags: ['--torch', '--compare-wasm', '--no-convs', '--no-full-image', '--wait-quiet', '--cpu-time', '--no-write'],
     numbers: ['--iters', '--warmup', '--batch', '--size', '--features', '--steps', '--threads', '--conv-reps', '--wait-quiet-max'],
     strings: ['--out'],
   },
@@ -159,6 +160,11 @@ function markdown(host: string): string {
   if (ratio) {
     out.push('', `tfjs / torch: training step **${ratio.train_step_ratio}x**, forward **${ratio.forward_ratio}x** (target ≤ ${TARGET_RATIO}x: ${ratio.pass ? 'pass' : 'FAIL'}).`);
   }
+  const full = lines.filter((l) => String(l.case).startsWith('full image'));
+  if (full.length) {
+    out.push('', 'Full-size inference (one image, T forward steps, output read back; the wasm heap never shrinks, so its size after a case is the peak of the run so far):', '', '| case | engine | threads | forward (ms) | wasm heap before → after (MB) |', '|---|---|---:|---:|---:|');
+    for (const l of full) out.push(`| ${String(l.case).slice(11)} | ${l.engine ?? l.backend} | ${l.threads} | ${l.forward_ms} | ${l.heap_mb_before ?? '–'} → ${l.heap_mb_peak ?? '–'} |`);
+  }
   if (convs.length) {
     out.push('', 'Convolutions, x = [B, S, S, c_in], \'same\', ms per call (median):', '', '| conv | engine | threads | fwd | dx | dW | per cell step |', '|---|---|---:|---:|---:|---:|---:|');
     for (const l of convs) out.push(`| ${String(l.case).slice(5)} | ${l.engine ?? l.backend} | ${l.threads} | ${l.fwd_ms} | ${l.dx_ms} | ${l.dW_ms} | ${l.per_cell_step} |`);
@@ -230,6 +236,25 @@ async function main(): Promise<void> {
         cases.forEach((c, i) => emit(convLine(c, t[i], { backend: 'torch', native: false, threads: torchThreads, engine: `${version} (NCHW)` }, convReps)));
       } catch (err) {
         process.stderr.write(`bench: torch conv timings failed: ${(err as Error).message.split('\n')[0]}\n`);
+      }
+    }
+  }
+
+  if (!args.flag('--no-full-image')) {
+    // Full-size inference (T forward steps on one image): denoising 481×321, SR x4 with the state at 480×320.
+    for (const c of FULL_IMAGE_CASES) {
+      quiet(`full image ${c.name}`);
+      const t = timeFullImage(c, { features: cfg.features, steps: cfg.steps, iters: 3, warmup: 1, clock });
+      emit({ case: `full image ${c.name}`, ...main, batch: 1, height: c.height, width: c.width, features: cfg.features, steps: cfg.steps, forward_ms: round1(t.forward_ms), params: t.params, heap_mb_before: t.heap_mb_before && round1(t.heap_mb_before), heap_mb_peak: t.heap_mb_peak && round1(t.heap_mb_peak), statistic: `median of 3 after 1 warm-up${cpuTime ? ', CPU time' : ''}` });
+    }
+    if (python) {
+      // The twin takes square images: 392×392 has the pixels of 480×320 (153 664 vs 153 600).
+      quiet('the torch twin at full size');
+      try {
+        const t = runTwin(python, { batch: 1, size: 392, features: cfg.features, steps: cfg.steps }, { threads: torchThreads, iters: 3, warmup: 1, cpuTime });
+        emit({ case: 'full image twin 392x392', backend: 'torch', native: false, threads: t.threads, batch: 1, height: 392, width: 392, features: cfg.features, steps: cfg.steps, forward_ms: round1(t.forward_ms), train_step_ms: round1(t.train_step_ms), params: t.params, engine: t.framework, note: 'square: the pixel count of 480x320 (denoising network, no SR operator)' });
+      } catch (err) {
+        process.stderr.write(`bench: torch twin at full size failed: ${(err as Error).message.split('\n')[0]}\n`);
       }
     }
   }
