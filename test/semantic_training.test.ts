@@ -9,6 +9,10 @@ import { createSegmenter, hasCamVid, saveSegmenter } from '../lib/segmentation';
 import { resolveTask, semanticSynthesisTrainingTask, stackedMeanColors, stackLabels } from '../lib/tasks';
 import { disposeGroups } from '../lib/tasks/types';
 import { trainLearnedSolver } from '../lib/training';
+import { loadLearnedSolver, saveLearnedSolver, Spade } from '../lib/solvers/learned';
+import { createProblem } from '../lib/tasks/problem';
+import { gaussianLikelihood } from '../lib/likelihoods';
+import { identity } from '../lib/operators';
 
 /** Synthetic RGB images with blocky label maps (classes 0..3 and some ignored pixels), stacked. */
 function stackedImages(n: number, size: number): RawImage[] {
@@ -74,6 +78,33 @@ describe('semantic synthesis training task', function () {
     assert.equal(result.solver.config.channels, 3);
     assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0), JSON.stringify(result.log));
     result.solver.dispose();
+  });
+
+  it('the SPADE-style generator (the data-driven baseline) trains on the same task and batches, and saves/loads', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-spade-'));
+    const result = await trainLearnedSolver(
+      { name: 'spade_tiny', model: { kind: 'spade', features: 4, hidden: 4, blocks: 1 }, task: { kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') }, data: { patchSize: 12, batchSize: 2 }, steps: 2, checkpointEvery: 1 },
+      { images: stackedImages(3, 20), runDir, exportDir: false, log: () => undefined },
+    );
+    assert.equal(result.solver.kind, 'spade');
+    assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0));
+    const y = tf.tidy(() => tf.floor(tf.randomUniform([1, 8, 8, 1], 0, 12, 'float32', 4))) as tf.Tensor4D;
+    const problem = createProblem({ likelihood: gaussianLikelihood(identity(), { sigma: 0.1 }), y }); // ignored by the generator
+    const before = tf.memory().numTensors;
+    const xs = result.solver.run(y, problem, { steps: 3 });
+    assert.equal(xs.length, 3);
+    assert.deepEqual(xs[0].shape, [1, 8, 8, 3]);
+    assert.deepEqual(Array.from(xs[2].dataSync()), Array.from(xs[0].dataSync()), 'one output, repeated');
+    tf.dispose(xs);
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    const out = path.join(runDir, 'saved');
+    await saveLearnedSolver(result.solver, out);
+    const back = await loadLearnedSolver(out);
+    assert.ok(back instanceof Spade);
+    assert.equal(back.paramCount(), result.solver.paramCount());
+    assert.throws(() => (back as Spade).oneHot(tf.zeros([1, 2, 2, 3]) as tf.Tensor4D), /expects a label map \[b, h, w, 1\]/);
+    [back, result.solver].forEach((s) => s.dispose());
+    y.dispose();
   });
 
   it('loads CamVid train with its labels stacked (skips without the data set)', async function () {

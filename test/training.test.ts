@@ -118,7 +118,7 @@ describe('training', function () {
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), steps: 0 }), /steps: must be a positive integer/);
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), noise: { sigmaMin: 0 } }), /noise needs 0 < sigmaMin/);
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('bad name!') }), /name: must be a file-safe string/);
-      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind: must be 'rim', 'lgd' or 'lgn'/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind: must be 'rim', 'lgd', 'lgn' or 'spade'/);
     });
 
     it('the shipped configs are valid', () => {

@@ -150,6 +150,20 @@ const lgnSchema = z
   })
   .strict();
 
+/** The SPADE-style generator's fields (`lib/solvers/learned/spade.ts`). */
+const spadeSchema = z
+  .object({
+    kind: z.literal('spade'),
+    channels: channelsSchema.optional(),
+    classes: posInt.optional(),
+    features: posInt.optional(),
+    hidden: posInt.optional(),
+    blocks: posInt.optional(),
+    steps: posInt.optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
 const warmup = z.number().int().min(0).optional();
 const scheduleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant'), warmup }).strict(),
@@ -162,8 +176,8 @@ export const trainConfigSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a file-safe string (letters, digits, '.', '_', '-')"),
-    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema, lgnSchema], {
-      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim', 'lgd' or 'lgn'" : ctx.defaultError }),
+    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema, lgnSchema, spadeSchema], {
+      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim', 'lgd', 'lgn' or 'spade'" : ctx.defaultError }),
     }),
     data: z
       .object({

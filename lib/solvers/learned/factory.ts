@@ -1,6 +1,7 @@
 /** Builds a learned solver from its JSON configuration (`kind` picks the class). */
 import { Lgd, LgdConfig } from './lgd';
 import { Lgn, LgnConfig } from './lgn';
+import { Spade, SpadeConfig } from './spade';
 import { Rim, RimConfig } from './rim';
 import { LearnedSolver } from './types';
 
@@ -10,7 +11,7 @@ import { LearnedSolver } from './types';
  * @example
  * const c: LearnedSolverConfig = { kind: 'rim', channels: 1, features: 32, steps: 8 };
  */
-export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>) | ({ kind: 'lgn' } & Partial<LgnConfig>);
+export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>) | ({ kind: 'lgn' } & Partial<LgnConfig>) | ({ kind: 'spade' } & Partial<SpadeConfig>);
 
 /**
  * Builds the solver that a configuration names (`kind: 'rim' | 'lgd'`), with fresh seeded weights.
@@ -25,7 +26,9 @@ export function createLearnedSolver(config: LearnedSolverConfig): LearnedSolver 
       return new Lgd(config);
     case 'lgn':
       return new Lgn(config);
+    case 'spade':
+      return new Spade(config);
     default:
-      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim', 'lgd' or 'lgn')`);
+      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim', 'lgd', 'lgn' or 'spade')`);
   }
 }

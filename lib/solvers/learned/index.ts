@@ -17,6 +17,7 @@ export * from './rim_cell';
 export * from './rim';
 export * from './lgd';
 export * from './lgn';
+export * from './spade';
 export * from './gauss_newton_direction';
 export * from './factory';
 export * from './io';

@@ -22,7 +22,7 @@ export interface RunOptions {
 }
 
 /** The kinds of learned solvers the library builds from a configuration. */
-export type LearnedSolverKind = 'rim' | 'lgd' | 'lgn';
+export type LearnedSolverKind = 'rim' | 'lgd' | 'lgn' | 'spade';
 
 /**
  * A learned iterative solver.
