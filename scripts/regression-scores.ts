@@ -71,12 +71,22 @@ export interface RegressionFile {
   models: Record<string, RegressionScore>;
 }
 
-/** The committed model folders (those holding a model.json), by name. */
+/** The committed learned-solver folders (those holding a model.json, segmenters excepted), by name. */
 export function committedModels(dir = modelsDir()): string[] {
   return fs
     .readdirSync(dir)
     .filter((n) => fs.existsSync(path.join(dir, n, 'model.json')))
+    .filter((n) => !isSegmenterFolder(path.join(dir, n))) // segmenters (results/models/seg_*) are not restoration models
     .sort();
+}
+
+/** True for a segmenter's model folder (lib/segmentation/io.ts), whose model.json has its own format. */
+function isSegmenterFolder(dir: string): boolean {
+  try {
+    return String((JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { format?: unknown }).format).includes('segmenter');
+  } catch {
+    return false;
+  }
 }
 
 /** A crop with its fixed noisy version: truth `[1, h, w, c]` and y = truth + σ·n (n from Rng(1000 + index)). */
