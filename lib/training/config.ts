@@ -129,6 +129,7 @@ const lgdSchema = z
     usePriorGradient: z.boolean().optional(),
     useState: z.boolean().optional(),
     seed: z.number().int().optional(),
+    blocks: z.number().int().min(0).optional(),
   })
   .strict();
 
