@@ -38,6 +38,7 @@ import { ConvCase, convFlops, convParams, ConvTimes, rimConvCases, rimGateConvCa
 import { makeRimBench, RimBenchConfig, timeRimBench } from './bench/rim';
 import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
 import { FULL_IMAGE_CASES, timeFullImage } from './bench/full_image';
+import { runSetup } from './setup';
 
 /** The speed target of the issue: tfjs at most this many times the twin's time. */
 const TARGET_RATIO = 3.0;
@@ -173,6 +174,7 @@ function markdown(host: string): string {
 }
 
 async function main(): Promise<void> {
+  await runSetup({ only: ['native'], log: (line) => process.stderr.write(line + '\n') }); // build the native convolutions when missing (stdout stays JSON lines)
   const info = await initEngine({ quiet: true });
   const main = engineNow(info.backend, info.native);
   process.stderr.write(`bench: ${main.engine}; ${cpuLine()}; load average ${machineLoad().load1}\n`);

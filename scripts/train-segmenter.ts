@@ -20,6 +20,7 @@ import * as path from 'path';
 import { resultsDir } from '../lib/io/paths';
 import { evaluateSegmenter, loadCamVid, resolveSegTrainConfig, trainSegmenter } from '../lib/segmentation';
 import { parseCommandLine } from './cli';
+import { runSetup } from './setup';
 
 const USAGE = 'usage: npx tsx scripts/train-segmenter.ts --config configs/seg_<name>.json [--steps N] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--evaluate]';
 
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       evaluate: { type: 'boolean' },
     },
   });
+  await runSetup({ only: ['native'], log: (line) => console.error(line) }); // the native convolutions, built when missing (idempotent)
   const v = cli.values;
   if (!v.config) cli.fail('--config is required');
   if (v.resume && v.fresh) cli.fail('--resume and --fresh exclude each other');

@@ -25,6 +25,7 @@ import { resultsDir } from '../lib/io/paths';
 import { ProgressBar } from '../lib/report/progress';
 import { saveTrainingCurve } from '../lib/report/training_curve';
 import { parseCommandLine } from './cli';
+import { runSetup } from './setup';
 import { resolveTrainConfig, TrainConfigInput, trainLearnedSolver } from '../lib/training';
 
 const USAGE = 'usage: npx tsx scripts/train.ts --config configs/<file>.json [--steps N [--new-horizon]] [--resume | --fresh] [--out DIR] [--export DIR | --no-export] [--no-figures]';
@@ -70,6 +71,7 @@ function parseArgs(argv: string[]) {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  await runSetup({ only: ['native'], log: (line) => console.error(line) }); // the native convolutions, built when missing (idempotent)
   const file = path.resolve(args.config as string);
   if (!fs.existsSync(file)) usage(`no such config file: ${file}`);
   let input: TrainConfigInput;
