@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { formatIssues } from '../tasks/registry';
-import { ScheduleConfig } from '../training/config';
+import { optimizerSchema, ScheduleConfig, scheduleSchema } from '../training/config';
 import { AugmentConfig } from './augment';
 import { CamVidSplit } from './camvid';
 import { resolveSegmenterConfig, SegmenterConfig } from './networks';
@@ -42,7 +42,6 @@ export interface SegTrainConfig {
 const posInt = z.number({ invalid_type_error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
 const split = z.enum(['train', 'val', 'test']);
 const activation = z.enum(['relu', 'leaky', 'elu']).optional();
-const warmup = z.number().int().min(0).optional();
 const range = z.tuple([z.number().positive(), z.number().positive()]).refine(([a, b]) => a <= b, { message: 'needs [min, max] with min <= max' });
 const factor = z.number().min(0).lt(1);
 
@@ -78,23 +77,8 @@ export const segTrainConfigSchema = z
       .default({}),
     loss: z.object({ balance: z.enum(['median-frequency', 'none']).default('median-frequency') }).strict().default({}),
     steps: posInt.default(1000),
-    optimizer: z
-      .object({
-        lr: z.number().positive().default(1e-3),
-        beta1: z.number().min(0).lt(1).default(0.9),
-        beta2: z.number().min(0).lt(1).default(0.999),
-        epsilon: z.number().positive().default(1e-8),
-        clipNorm: z.number().min(0).default(0),
-      })
-      .strict()
-      .default({}),
-    schedule: z
-      .discriminatedUnion('type', [
-        z.object({ type: z.literal('constant'), warmup }).strict(),
-        z.object({ type: z.literal('step'), every: posInt, gamma: z.number().positive(), warmup }).strict(),
-        z.object({ type: z.literal('cosine'), minLr: z.number().min(0), warmup }).strict(),
-      ])
-      .default({ type: 'cosine', minLr: 1e-5 }),
+    optimizer: optimizerSchema(0),
+    schedule: scheduleSchema.default({ type: 'cosine', minLr: 1e-5 }),
     validation: z
       .union([
         z.literal(false),

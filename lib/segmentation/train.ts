@@ -12,7 +12,7 @@ import { engineLabel } from '../engine/native';
 import { resultsDir } from '../io/paths';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, checkpointLog, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from '../training/checkpoint';
-import { clipByGlobalNorm } from '../training/clip';
+import { optimizerStep } from '../training/step';
 import { LogEntry, RunLog } from '../training/log';
 import { learningRate } from '../training/schedule';
 import { writeFileAtomic } from '../util/atomic';
@@ -55,23 +55,7 @@ export function segmenterTrainStep(
   classWeights: readonly number[] | undefined,
   options: { lr: number; clipNorm: number },
 ): SegStepResult {
-  const vars = segmenter.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => weightedCrossEntropy(segmenter.logits(x), labels, classWeights), vars);
-  const ordered: tf.NamedTensorMap = {};
-  for (const v of vars) ordered[v.name] = grads[v.name] ?? tf.zerosLike(v);
-  const { grads: clipped, norm } = clipByGlobalNorm(ordered, options.clipNorm);
-  try {
-    const loss = value.dataSync()[0];
-    const gradNorm = norm.dataSync()[0];
-    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
-    if (applied) {
-      (optimizer as unknown as { learningRate: number }).learningRate = options.lr;
-      optimizer.applyGradients(clipped as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-    }
-    return { loss, gradNorm, applied };
-  } finally {
-    tf.dispose([...new Set([value, norm, ...Object.values(grads), ...Object.values(ordered), ...Object.values(clipped)])]);
-  }
+  return optimizerStep(optimizer, segmenter.trainableVariables(), () => weightedCrossEntropy(segmenter.logits(x), labels, classWeights), options);
 }
 
 /** Options of {@link trainSegmenter}. */

@@ -166,11 +166,26 @@ const spadeSchema = z
   .strict();
 
 const warmup = z.number().int().min(0).optional();
-const scheduleSchema = z.discriminatedUnion('type', [
+/** The learning-rate schedule's schema (shared with the segmenter configs). */
+export const scheduleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant'), warmup }).strict(),
   z.object({ type: z.literal('step'), every: posInt, gamma: z.number().positive(), warmup }).strict(),
   z.object({ type: z.literal('cosine'), minLr: z.number().min(0), warmup }).strict(),
 ]);
+
+/** Adam with gradient clipping by global norm; `clipNorm` defaults to `clipDefault` (shared with the segmenter configs). */
+export function optimizerSchema(clipDefault: number) {
+  return z
+    .object({
+      lr: z.number().positive().default(1e-3),
+      beta1: z.number().min(0).lt(1).default(0.9),
+      beta2: z.number().min(0).lt(1).default(0.999),
+      epsilon: z.number().positive().default(1e-8),
+      clipNorm: z.number().min(0).default(clipDefault),
+    })
+    .strict()
+    .default({});
+}
 
 /** The schema of a training config file (`configs/*.json`). */
 export const trainConfigSchema = z
@@ -203,16 +218,7 @@ export const trainConfigSchema = z
       .refine((n) => n.sigmaMin > 0 && n.sigmaMax >= n.sigmaMin, { message: 'noise needs 0 < sigmaMin <= sigmaMax (8-bit units)' })
       .optional(),
     steps: posInt.default(1000),
-    optimizer: z
-      .object({
-        lr: z.number().positive().default(1e-3),
-        beta1: z.number().min(0).lt(1).default(0.9),
-        beta2: z.number().min(0).lt(1).default(0.999),
-        epsilon: z.number().positive().default(1e-8),
-        clipNorm: z.number().min(0).default(1),
-      })
-      .strict()
-      .default({}),
+    optimizer: optimizerSchema(1),
     schedule: scheduleSchema.default({ type: 'cosine', minLr: 1e-5 }),
     loss: z
       .object({

@@ -37,28 +37,39 @@ export interface TrainStepResult {
  */
 export function trainStep(solver: LearnedSolver, optimizer: tf.AdamOptimizer, groups: readonly TrainingGroup[], options: TrainStepOptions): TrainStepResult {
   if (groups.length === 0) throw new Error('trainStep: no training groups');
-  const vars = solver.trainableVariables();
   const total = groups.reduce((a, g) => a + g.clean.shape[0], 0);
   const problems = groups.map((g) => createProblem({ likelihood: g.likelihood, y: g.y }));
-  const { value, grads } = tf.variableGrads(() => {
+  return optimizerStep(optimizer, solver.trainableVariables(), () => {
     const terms = groups.map((g, i) => {
       const loss = iterateLoss(solver.run(g.y, problems[i], g.x0 ? { x0: g.x0 } : {}), g.clean, options.stepWeights);
       return groups.length === 1 ? loss : tf.mul(loss, g.clean.shape[0] / total);
     });
     return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
-  }, vars);
+  }, options);
+}
+
+/**
+ * One optimizer step of any model: the loss and its gradients with respect to `vars` (zeros for
+ * any the loss does not reach, so Adam's moments keep their positions), clipping by global norm
+ * (`clipNorm` 0: none), and — only when loss and norm are finite — the Adam update with rate
+ * `lr`. No tensors survive the call.
+ * @example
+ * const { loss, applied } = optimizerStep(adam, net.trainableVariables(), () => lossOf(net), { lr: 1e-3, clipNorm: 1 });
+ */
+export function optimizerStep(optimizer: tf.AdamOptimizer, vars: tf.Variable[], loss: () => tf.Scalar, options: { lr: number; clipNorm: number }): TrainStepResult {
+  const { value, grads } = tf.variableGrads(loss, vars);
   const ordered: tf.NamedTensorMap = {};
   for (const v of vars) ordered[v.name] = grads[v.name] ?? tf.zerosLike(v);
   const { grads: clipped, norm } = clipByGlobalNorm(ordered, options.clipNorm);
   try {
-    const loss = value.dataSync()[0];
+    const lossValue = value.dataSync()[0];
     const gradNorm = norm.dataSync()[0];
-    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    const applied = Number.isFinite(lossValue) && Number.isFinite(gradNorm);
     if (applied) {
       (optimizer as unknown as { learningRate: number }).learningRate = options.lr;
       optimizer.applyGradients(clipped as unknown as Parameters<typeof optimizer.applyGradients>[0]);
     }
-    return { loss, gradNorm, applied };
+    return { loss: lossValue, gradNorm, applied };
   } finally {
     tf.dispose([...new Set([value, norm, ...Object.values(grads), ...Object.values(ordered), ...Object.values(clipped)])]);
   }
