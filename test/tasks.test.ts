@@ -158,13 +158,20 @@ describe('tasks', function () {
       }
     });
 
-    it('patch sizes must be multiples of every scale', async () => {
+    it('patch sizes must be multiples of every scale, batch sizes of the number of scales', async () => {
       await assert.rejects(
         trainLearnedSolver(
           { name: 'sr_bad', model: { kind: 'rim', features: 4, steps: 2 }, task: { kind: 'super-resolution', scales: [2, 3] }, data: { patchSize: 16, batchSize: 2 }, steps: 1 },
           { images: syntheticImages(2, 32, 3), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sr-')), exportDir: false, log: () => undefined },
         ),
         /patchSize 16 must be a multiple of 6/,
+      );
+      await assert.rejects(
+        trainLearnedSolver(
+          { name: 'sr_bad_batch', model: { kind: 'rim', features: 4, steps: 2 }, task: { kind: 'super-resolution', scales: [2, 3, 4] }, data: { patchSize: 12, batchSize: 4 }, steps: 1 },
+          { images: syntheticImages(2, 32, 3), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sr-')), exportDir: false, log: () => undefined },
+        ),
+        /batchSize 4 must be a multiple of 3/,
       );
     });
   });

@@ -153,6 +153,10 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   if (config.data.patchSize % multiple !== 0) {
     throw new Error(`train config ${config.name}: data.patchSize ${config.data.patchSize} must be a multiple of ${multiple} for task ${JSON.stringify(config.task)}`);
   }
+  const batchMultiple = task.batchMultiple?.(taskParams) ?? 1;
+  if (config.data.batchSize % batchMultiple !== 0) {
+    throw new Error(`train config ${config.name}: data.batchSize ${config.data.batchSize} must be a multiple of ${batchMultiple} for task ${JSON.stringify(config.task)} (one group each)`);
+  }
   const { backend, native } = await initEngine();
   const engine = engineLabel(backend, native);
   const datasets = Array.isArray(config.data.dataset) ? config.data.dataset : [config.data.dataset];
@@ -186,7 +190,6 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const modelConfig = { ...config.model, channels, seed: (config.model as { seed?: number }).seed ?? config.seed } as LearnedSolverConfig;
   const runDir = path.resolve(options.runDir ?? path.join(resultsDir(), 'runs', config.name));
 
-  const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
   const solver = createLearnedSolver(modelConfig);
   const key = numericsKey(config, solver.config);
   const legacyKey = legacyNumericsKey(config);
@@ -206,7 +209,9 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let horizons: HorizonChange[] = [];
   let best: { step: number; psnr: number } | undefined;
   let valSet: ValidationSet | undefined;
+  let context: unknown;
   try {
+    context = task.prepare ? await task.prepare(taskParams, images) : undefined;
     if (config.validation) valSet = validationSet(validationImages, config.validation.crop, multiple, task.batchMultiple?.(taskParams) ?? 1);
     recoverRunFolder(runDir, say); // temporaries of a write a crash interrupted
     const latest = latestCheckpoint(runDir, { warn: say }); // falls back, with one line, past a bad latest.json or checkpoint
