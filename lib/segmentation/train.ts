@@ -175,6 +175,12 @@ export async function trainSegmenter(input: unknown, options: TrainSegmenterOpti
         entry.valMiou = v.miou;
         entry.valPixelAccuracy = v.pixelAccuracy;
         say(`${config.name} step ${step}: loss ${r.loss.toFixed(4)}, ${validation.split} mIoU ${(100 * v.miou).toFixed(2)}, pixel accuracy ${(100 * v.pixelAccuracy).toFixed(2)}`);
+        // The best validation so far: its weights in <run>/best/ (best.json says the step), read back on resume.
+        const bestFile = path.join(runDir, 'best', 'best.json');
+        const best = fs.existsSync(bestFile) ? (JSON.parse(fs.readFileSync(bestFile, 'utf8')) as { step: number; valMiou: number }) : undefined;
+        if (!best || best.step > step || v.miou > best.valMiou) {
+          await saveSegmenter(segmenter, path.join(runDir, 'best'), { 'best.json': JSON.stringify({ step, valMiou: v.miou, valPixelAccuracy: v.pixelAccuracy }, null, 2) + '\n' });
+        }
       }
       log.push(entry);
       options.onProgress?.(entry, config.steps);
