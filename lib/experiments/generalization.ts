@@ -6,14 +6,12 @@
 import * as path from 'path';
 import { writeFileAtomic } from '../util/atomic';
 import { Figure } from '../report/figures';
-import { ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
+import { csvField, ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
 
 /** A results row with the distribution shift it measures ('none' for in-distribution references). */
 export interface ShiftRow extends ResultRow {
   shift: string;
 }
-
-const csvField = (v: string): string => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
  * Writes `<dir>/<name>.csv` (columns `task,dataset,setting,method,psnr,ssim,source,shift`) and

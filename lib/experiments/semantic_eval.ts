@@ -11,7 +11,7 @@ import { mean } from '../metrics/mean';
 import { ConfusionMatrix } from '../metrics/segmentation';
 import { SegmenterLike } from '../operators/segmentation';
 import { progress } from '../report/progress';
-import { MEASURED, tablesDir } from '../report/tables';
+import { csvField, MEASURED, tablesDir } from '../report/tables';
 import { LearnedSolver } from '../solvers/learned/types';
 import { createProblem } from '../tasks/problem';
 import { writeFileAtomic } from '../util/atomic';
@@ -153,8 +153,6 @@ export const meanColorMethod: SemanticMethod = {
   name: 'per-class mean colours',
   synthesize: (y, task) => ({ output: tf.tidy(() => to8bit(task.input(y))) }),
 };
-
-const csvField = (v: string): string => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
  * Writes `<dir>/<name>.csv` (`task,dataset,setting,method,psnr,ssim,source` and one

@@ -116,7 +116,8 @@ export function validateRows(rows: readonly ResultRow[], what = 'table'): Result
 // CSV
 // ---------------------------------------------------------------------------------------------
 
-function csvField(v: string): string {
+/** A CSV field, quoted (RFC 4180) when it holds a quote, comma, line break or edge space. */
+export function csvField(v: string): string {
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
