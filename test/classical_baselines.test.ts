@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import { initEngine, tf } from '../lib/engine';
 import {
   bicubicBaseline, chooseLambda, deblurringTask, denoisingTask, loadSrTestPairs, publishedSrPsnr, replaceLuma,
-  superResolutionTask, luma, tvRestore, restoreTv,
+  superResolutionTask, luma, tvRestore, restoreTv, evaluate, evaluateTask, tvMethod,
 } from '../lib/experiments';
 import { identity } from '../lib/operators';
 import { progress } from '../lib/report/progress';
@@ -114,6 +114,21 @@ describe('classical baselines: TV tasks and helpers', () => {
       assert.ok(luma(out).sub(target).abs().max().dataSync()[0] < 1e-5);
       assert.ok(cbcr(out).sub(cbcr(rgb)).abs().max().dataSync()[0] < 1e-3);
     });
+  });
+
+  it("evaluateTask measures TV on the task's protocol noise (the noise every method's evaluation uses) and puts λ in the row", () => {
+    const images = [{ name: 'a', image: testImage(1) }, { name: 'b', image: testImage(1).reverse(2) as tf.Tensor4D }];
+    const task = denoisingTask({ sigma: 25 });
+    assert.equal(task.seed, 25_000, 'denoising protocol: image i at σ is degraded with seed 1000·σ + i');
+    const settings = { lambda: 8, iterations: 3, progress: false, keepExamples: 0 } as const;
+    const byDefault = evaluateTask({ task, dataset: 'toy', images, ...settings });
+    const protocol = evaluate(task, [tvMethod({ lambda: 8, iterations: 3 })], { dataset: 'toy', images, seed: task.seed, progress: false, keepExamples: 0 });
+    const other = evaluateTask({ task, dataset: 'toy', images, ...settings, seed: 2000 });
+    assert.deepEqual(byDefault.rows, protocol.rows, 'evaluateTask and evaluate(task, [tvMethod]) differ: not the same noise');
+    assert.notEqual(byDefault.rows[0].psnr, other.rows[0].psnr, 'the seed changes nothing: the test cannot tell protocols apart');
+    assert.equal(byDefault.rows[1].params, 'λ=8');
+    assert.equal(byDefault.rows[0].params, undefined, 'the noisy input has no settings');
+    images.forEach((im) => im.image.dispose());
   });
 
   it('chooseLambda is deterministic and returns a candidate', () => {

@@ -68,10 +68,10 @@ describe('report', () => {
       assert.equal(files.csv, path.join(dir, 'denoise.csv'));
       const csv = fs.readFileSync(files.csv, 'utf8');
       const lines = csv.trimEnd().split('\n');
-      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source');
+      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source,params');
       assert.equal(lines.length, ROWS.length + 1);
-      assert.equal(lines[1], 'denoise,BSD68,sigma=25,LGD,28.912345,0.8123,measured');
-      assert.equal(lines[2], 'denoise,BSD68,sigma=25,DnCNN,29.23,,"Zhang et al., ""Beyond a Gaussian Denoiser"" 2017, Table 3"');
+      assert.equal(lines[1], 'denoise,BSD68,sigma=25,LGD,28.912345,0.8123,measured,');
+      assert.equal(lines[2], 'denoise,BSD68,sigma=25,DnCNN,29.23,,"Zhang et al., ""Beyond a Gaussian Denoiser"" 2017, Table 3",');
       assert.deepEqual(readTable('denoise', { dir }), ROWS);
       assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temp files left');
     });
@@ -94,7 +94,7 @@ describe('report', () => {
     it('adds a task column when there are several tasks', () => {
       const rows = [...ROWS, { task: 'deblur', dataset: 'Set12', setting: 'gauss-1.6', method: 'LGD', psnr: 27, ssim: 0.8, source: 'measured' }];
       assert.deepEqual(pivotTable(rows).keyColumns, ['task', 'dataset', 'setting']);
-      assert.match(tableToCsv(rows), /\ndeblur,Set12,gauss-1\.6,LGD,27,0\.8,measured\n$/);
+      assert.match(tableToCsv(rows), /\ndeblur,Set12,gauss-1\.6,LGD,27,0\.8,measured,\n$/);
     });
 
     it('rejects invalid rows with errors naming row and column', () => {
@@ -113,7 +113,27 @@ describe('report', () => {
 
     it('rejects a csv with a wrong header', () => {
       fs.writeFileSync(path.join(dir, 'wrong.csv'), 'task,dataset,method,psnr\n');
-      assert.throws(() => readTable('wrong', { dir }), /header is "task,dataset,method,psnr", expected "task,dataset,setting,method,psnr,ssim,source"/);
+      assert.throws(() => readTable('wrong', { dir }), /header is "task,dataset,method,psnr", expected "task,dataset,setting,method,psnr,ssim,source,params"/);
+    });
+
+    it("carries a method's chosen settings (params, e.g. TV's λ) through csv and into the markdown cell; reads seven-column tables too", () => {
+      const rows: ResultRow[] = [
+        { task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'TV (L-BFGS)', psnr: 27.45, ssim: 0.75, source: 'measured', params: 'λ=8, ε=0.01' },
+        { task: 'denoise', dataset: 'BSD68', setting: 'sigma=50', method: 'TV (L-BFGS)', psnr: 24.74, ssim: 0.64, source: 'measured', params: 'λ=4' },
+        { task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'RIM', psnr: 28.9, ssim: 0.8, source: 'measured' },
+      ];
+      saveTable(rows, 'params', { dir });
+      const csv = fs.readFileSync(path.join(dir, 'params.csv'), 'utf8').trimEnd().split('\n');
+      assert.equal(csv[1], 'denoise,BSD68,sigma=25,TV (L-BFGS),27.45,0.75,measured,"λ=8, ε=0.01"');
+      assert.equal(csv[3], 'denoise,BSD68,sigma=25,RIM,28.9,0.8,measured,');
+      assert.deepEqual(readTable('params', { dir }), rows);
+      const md = fs.readFileSync(path.join(dir, 'params.md'), 'utf8');
+      assert.match(md, /\| BSD68 \| sigma=25 \| 27\.45 \/ 0\.7500 \(λ=8, ε=0\.01\) \| 28\.90 \/ 0\.8000 \|/);
+      assert.match(md, /\| BSD68 \| sigma=50 \| 24\.74 \/ 0\.6400 \(λ=4\) \|/);
+      assert.match(md, /chosen settings/);
+      fs.writeFileSync(path.join(dir, 'old.csv'), 'task,dataset,setting,method,psnr,ssim,source\ndenoise,BSD68,sigma=25,TV,27.45,0.75,measured\n');
+      assert.deepEqual(readTable('old', { dir }), [{ task: 'denoise', dataset: 'BSD68', setting: 'sigma=25', method: 'TV', psnr: 27.45, ssim: 0.75, source: 'measured' }]);
+      assert.throws(() => validateRows([{ ...rows[0], params: 'a\nb' }]), /row 0 .*column "params" must be a one-line string/);
     });
 
     it('loading the whole library and making tables loads neither danfojs nor a second tfjs bundle (the @tensorflow/tfjs-node alias)', () => {

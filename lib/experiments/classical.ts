@@ -132,7 +132,7 @@ export function lambdaGrid(centre: number, n: number, factor = 2): number[] {
 /**
  * Options of {@link evaluateTask}.
  * @example
- * evaluateTask({ task, dataset: 'BSD68', images: bsd68, lambda: 8, iterations: 20, seed: 0 });
+ * evaluateTask({ task, dataset: 'BSD68', images: bsd68, lambda: 8, iterations: 20 }); // noise: the task's protocol seeds
  */
 export interface EvaluateOptions extends TvSettings {
   task: RestorationTask;
@@ -144,7 +144,7 @@ export interface EvaluateOptions extends TvSettings {
   measurements?: readonly tf.Tensor4D[];
   /** SR benchmark pairs instead of `images` + `measurements` (HR = truth, LR = measurement); not disposed. */
   pairs?: readonly SrPair[];
-  /** Seed of the first image's degradation; image i uses `seed + i` (default 0). */
+  /** Seed of the first image's degradation; image i uses `seed + i` (default the task's protocol, `task.seed`, as every method's evaluation). */
   seed?: number;
   /** Keep the tensors of the first n images for image grids (default 1). */
   keepExamples?: number;
@@ -217,7 +217,7 @@ export function evaluateTask(options: EvaluateOptions): Evaluation {
   const { task, dataset, images, measurements, pairs, seed, keepExamples, progress: showProgress, ...tv } = options;
   const method = tvMethod(tv);
   const t0 = performance.now();
-  const ev = evaluate(task, [method], { dataset, images, measurements, pairs, seed: seed ?? 0, keepExamples, progress: showProgress });
+  const ev = evaluate(task, [method], { dataset, images, measurements, pairs, seed, keepExamples, progress: showProgress });
   const m = ev.methods[0];
   return {
     rows: ev.rows,
@@ -278,6 +278,7 @@ export interface CompareSolversOptions {
   image: tf.Tensor4D;
   /** A given measurement (default `task.degrade(truth, seed)`); not disposed. */
   measurement?: tf.Tensor4D;
+  /** Seed of the degradation (default the task's protocol, `task.seed`: the first test image's noise). */
   seed?: number;
   lambda: number;
   epsilon?: number;
@@ -294,7 +295,7 @@ export interface CompareSolversOptions {
 export function compareSolvers(options: CompareSolversOptions): SolverRun[] {
   const { task } = options;
   const truth = task.prepare(options.image);
-  const y = options.measurement ?? task.degrade(truth, options.seed ?? 0);
+  const y = options.measurement ?? task.degrade(truth, options.seed ?? task.seed);
   const init = task.input(y);
   const runs = options.runs.map((spec): SolverRun => {
     const t0 = performance.now();

@@ -44,6 +44,8 @@ export interface MethodResult {
 export interface Method {
   /** The method's name in tables and figures. */
   readonly name: string;
+  /** Its chosen settings for the table's `params` column, e.g. `'λ=8'` (optional). */
+  readonly params?: string;
   restore(y: tf.Tensor4D, task: RestorationTask, context: MethodContext): MethodResult;
 }
 
@@ -55,6 +57,7 @@ export interface Method {
 export function tvMethod(settings: TvSettings, name = `TV (${SOLVER_LABELS[settings.solver ?? 'lbfgs']})`): Method {
   return {
     name,
+    params: `λ=${settings.lambda}`,
     restore(y, task, context) {
       const r = restoreTv(task, y, { ...settings, init: context.input, truth: context.curve ? context.truth : undefined });
       const curve = context.curve ? r.history.slice(1).map((h) => h.psnr ?? NaN) : undefined;
@@ -204,7 +207,7 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
     bar?.tick(`${im.name} ${parts.join(', ')} (${task.inputMethod} ${inputQuality.psnr.toFixed(2)} dB)`);
   });
   results.forEach((r, k) => (r.curve = curveImages > 0 ? curveSums[k].map((s) => s / curveImages) : []));
-  const row = (method: string, qs: Quality[]): ResultRow => ({
+  const row = (method: string, qs: Quality[], params?: string): ResultRow => ({
     task: task.task,
     dataset: options.dataset,
     setting: task.setting,
@@ -212,9 +215,10 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
     psnr: mean(qs.map((q) => q.psnr)),
     ssim: mean(qs.map((q) => q.ssim)),
     source: MEASURED,
+    ...(params ? { params } : {}),
   });
   return {
-    rows: [row(task.inputMethod, input.map((r) => r.quality)), ...results.map((r) => row(r.method, r.perImage.map((p) => p.quality)))],
+    rows: [row(task.inputMethod, input.map((r) => r.quality)), ...results.map((r, k) => row(r.method, r.perImage.map((p) => p.quality), methods[k].params))],
     input,
     methods: results,
   };

@@ -20,8 +20,11 @@ import { writeFileAtomic } from '../io/image';
 import { escapeHtml, isNotebook, showBundle } from './display';
 import { checkName } from './figures';
 
-/** Columns of a results table, in file order. */
+/** The seven core columns of a results table, in file order (the CSV adds {@link PARAMS_COLUMN} last). */
 export const TABLE_COLUMNS = ['task', 'dataset', 'setting', 'method', 'psnr', 'ssim', 'source'] as const;
+
+/** The optional last CSV column: a method's chosen settings for the row (e.g. `λ=8`); empty when none. */
+export const PARAMS_COLUMN = 'params';
 
 /** A column of a results table. */
 export type TableColumn = (typeof TABLE_COLUMNS)[number];
@@ -45,6 +48,11 @@ export interface ResultRow {
   ssim: number | null;
   /** `'measured'` or the paper quoted, e.g. `'Zhang et al. 2017, Table 3'`. */
   source: string;
+  /**
+   * The method's chosen settings for this row, e.g. `'λ=8'` for TV (the weight found on training
+   * images). Optional; shown in the Markdown cell as `27.45 / 0.7501 (λ=8)`.
+   */
+  params?: string;
 }
 
 /** Default folder of saved tables. */
@@ -71,9 +79,13 @@ export function validateRows(rows: readonly ResultRow[], what = 'table'): Result
     };
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${what}: row ${i} is not an object`);
     for (const key of Object.keys(row)) {
-      if (!(TABLE_COLUMNS as readonly string[]).includes(key)) {
-        throw new Error(`${where()}: unknown column "${key}" (columns are ${TABLE_COLUMNS.join(',')})`);
+      if (!(TABLE_COLUMNS as readonly string[]).includes(key) && key !== PARAMS_COLUMN) {
+        throw new Error(`${where()}: unknown column "${key}" (columns are ${[...TABLE_COLUMNS, PARAMS_COLUMN].join(',')})`);
       }
+    }
+    const params = (row as ResultRow).params;
+    if (params !== undefined && (typeof params !== 'string' || /[\r\n]/.test(params))) {
+      throw new Error(`${where()}: column "params" must be a one-line string or absent, got ${JSON.stringify(params)}`);
     }
     for (const col of STRING_COLUMNS) {
       if (!(col in row)) throw new Error(`${where()}: missing column "${col}"`);
@@ -104,6 +116,7 @@ export function validateRows(rows: readonly ResultRow[], what = 'table'): Result
       ssim,
       source: row.source,
     };
+    if (params) out.params = params;
     const key = JSON.stringify([out.task, out.dataset, out.setting, out.method, out.source]);
     const prev = seen.get(key);
     if (prev !== undefined) throw new Error(`${where()}: duplicate of row ${prev} (same task, dataset, setting, method, source)`);
@@ -121,12 +134,16 @@ export function csvField(v: string): string {
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** Long-form CSV text: header `task,dataset,setting,method,psnr,ssim,source`, rows in the given order, empty cell for a missing metric. */
+/**
+ * Long-form CSV text: header `task,dataset,setting,method,psnr,ssim,source,params`, rows in the
+ * given order, an empty cell for a missing metric or no params.
+ */
 export function tableToCsv(rows: readonly ResultRow[]): string {
   const valid = validateRows(rows);
-  const lines = [TABLE_COLUMNS.join(',')];
+  const lines = [[...TABLE_COLUMNS, PARAMS_COLUMN].join(',')];
   for (const r of valid) {
-    lines.push(TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c]))).join(','));
+    const core = TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c])));
+    lines.push([...core, csvField(r.params ?? '')].join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -169,7 +186,8 @@ function parseCsv(text: string): string[][] {
 }
 
 /**
- * Parses long-form CSV text (as written by {@link tableToCsv}) into validated rows.
+ * Parses long-form CSV text (as written by {@link tableToCsv}) into validated rows. Tables written
+ * before the `params` column (seven columns) are read too.
  * @param what Name used in error messages (e.g. the file).
  */
 export function csvToTable(text: string, what = 'csv'): ResultRow[] {
@@ -181,12 +199,14 @@ export function csvToTable(text: string, what = 'csv'): ResultRow[] {
   }
   if (records.length === 0) throw new Error(`${what}: empty file (expected header ${TABLE_COLUMNS.join(',')})`);
   const header = records[0].map((h) => h.trim());
-  if (header.join(',') !== TABLE_COLUMNS.join(',')) {
-    throw new Error(`${what}: header is "${header.join(',')}", expected "${TABLE_COLUMNS.join(',')}"`);
+  const full = [...TABLE_COLUMNS, PARAMS_COLUMN].join(',');
+  if (header.join(',') !== full && header.join(',') !== TABLE_COLUMNS.join(',')) {
+    throw new Error(`${what}: header is "${header.join(',')}", expected "${full}"`);
   }
+  const width = header.length;
   const rows = records.slice(1).map((rec, i) => {
-    if (rec.length !== TABLE_COLUMNS.length) {
-      throw new Error(`${what}: line ${i + 2} has ${rec.length} fields, expected ${TABLE_COLUMNS.length}`);
+    if (rec.length !== width) {
+      throw new Error(`${what}: line ${i + 2} has ${rec.length} fields, expected ${width}`);
     }
     const num = (s: string, col: string): number | null => {
       if (s.trim() === '') return null;
@@ -194,8 +214,10 @@ export function csvToTable(text: string, what = 'csv'): ResultRow[] {
       if (!Number.isFinite(v)) throw new Error(`${what}: line ${i + 2}: column "${col}" is not a number: ${JSON.stringify(s)}`);
       return v;
     };
-    const [task, dataset, setting, method, psnr, ssim, source] = rec;
-    return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source };
+    const [task, dataset, setting, method, psnr, ssim, source, params] = rec;
+    const row: ResultRow = { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source };
+    if (params) row.params = params;
+    return row;
   });
   return validateRows(rows, what);
 }
@@ -211,7 +233,7 @@ export interface PivotTable {
   /** Method column labels: the method for measured results, `method [n]` for results quoted from source n. */
   methodColumns: string[];
   /** One entry per (task, dataset, setting) in first-appearance order: key values and cells by method column. */
-  rows: { keys: string[]; cells: Record<string, { psnr: number | null; ssim: number | null; source: string } | undefined> }[];
+  rows: { keys: string[]; cells: Record<string, { psnr: number | null; ssim: number | null; source: string; params?: string } | undefined> }[];
   /** Quoted sources, numbered from 1 (the `n` of `[n]`). */
   sources: string[];
   /** The tasks present. */
@@ -242,21 +264,22 @@ export function pivotTable(rows: readonly ResultRow[]): PivotTable {
       idx = out.push({ keys, cells: {} }) - 1;
       rowIndex.set(k, idx);
     }
-    out[idx].cells[label] = { psnr: r.psnr, ssim: r.ssim, source: r.source };
+    out[idx].cells[label] = { psnr: r.psnr, ssim: r.ssim, source: r.source, ...(r.params ? { params: r.params } : {}) };
   }
   return { keyColumns, methodColumns, rows: out, sources, tasks };
 }
 
-/** Formats one cell as "psnr / ssim" (PSNR with 2 decimals, SSIM with 4; "–" where missing). */
-export function formatCell(cell: { psnr: number | null; ssim: number | null } | undefined): string {
+/** Formats one cell as "psnr / ssim" (PSNR with 2 decimals, SSIM with 4; "–" where missing), then " (params)" when given. */
+export function formatCell(cell: { psnr: number | null; ssim: number | null; params?: string } | undefined): string {
   if (!cell) return '';
   const p = cell.psnr === null ? '–' : cell.psnr.toFixed(2);
   const s = cell.ssim === null ? '–' : cell.ssim.toFixed(4);
-  return `${p} / ${s}`;
+  return `${p} / ${s}${cell.params ? ` (${cell.params})` : ''}`;
 }
 
 function sourcesNote(p: PivotTable): string[] {
-  const lines = ['Cells: PSNR (dB) / SSIM. Unmarked method columns are measured in this workspace.'];
+  const withParams = p.rows.some((r) => Object.values(r.cells).some((c) => c?.params));
+  const lines = [`Cells: PSNR (dB) / SSIM${withParams ? ' (the method\'s chosen settings, e.g. the TV weight λ found on training images)' : ''}. Unmarked method columns are measured in this workspace.`];
   p.sources.forEach((s, i) => lines.push(`[${i + 1}] ${s}`));
   return lines;
 }
@@ -315,7 +338,7 @@ export interface SaveTableOptions extends TableOptions {
 
 /**
  * Validates rows and writes `<dir>/<name>.csv` (long form, columns
- * `task,dataset,setting,method,psnr,ssim,source`, rows in the given order) and `<dir>/<name>.md`
+ * `task,dataset,setting,method,psnr,ssim,source,params`, rows in the given order) and `<dir>/<name>.md`
  * (pivoted: rows (task,) dataset, setting; columns method; cells "psnr / ssim"; quoted results
  * marked `[n]` with a source footnote), both atomically. In a notebook, also shows the pivoted table.
  * @returns The paths written.
