@@ -204,7 +204,13 @@ describe('segmenters', () => {
       const p = s.predict(x);
       assert.deepEqual(p.shape, [2, 20, 30]);
       assert.ok(Array.from(y.dataSync()).every(Number.isFinite));
-      tf.dispose([x, y, p]);
+      // features: the head's input averaged over the image, one vector per image (the FD of 04)
+      const f = s.features(x);
+      assert.deepEqual(f.shape, [2, kind === 'unet' ? 4 : 8], `${kind} features`);
+      const second = tf.slice(x, [1, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+      const one = s.features(second);
+      assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(one, tf.slice(f, [1, 0], [1, -1])))).dataSync()[0]) < 1e-5, 'features of an image depend on that image only');
+      tf.dispose([x, y, p, f, one, second]);
       const gray = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
       assert.throws(() => s.logits(gray), /expected images \[b, h, w, 3\], got \[1, 8, 8, 1\]/);
       gray.dispose();

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Rim } from '../lib/solvers/learned';
-import { evaluateSemantic, meanColorMethod, saveSemanticTable, semanticLearnedMethod, semanticTvMethod } from '../lib/experiments/semantic_eval';
+import { evaluateSemantic, meanColorMethod, perClassIouFigure, saveSemanticTable, semanticLearnedMethod, semanticRows, semanticTvMethod } from '../lib/experiments/semantic_eval';
 import { rand } from './helpers/numeric';
 import { TinySegmenter } from './helpers/tiny_segmenter';
 
@@ -112,7 +112,7 @@ describe('semantic synthesis (evaluation task and classical inversion)', () => {
       tf.dispose([train.x, train.y, test.x, test.y]);
     });
 
-    it('evaluateSemantic scores every method by PSNR/SSIM and each evaluator\'s mIoU; the table has one mIoU column per evaluator', () => {
+    it("evaluateSemantic scores every method by PSNR/SSIM, each evaluator's mIoU / per-class IoU / pixel accuracy, FD and per-step CE; the table has a row per method and evaluator role", () => {
       const colors = perClassMeanColors(train.x, train.y, { classes: 3 });
       const task = semanticSynthesisTask({ segmenter: phi, colors });
       const rim = new Rim({ channels: 3, features: 4, steps: 2, seed: 3 });
@@ -121,27 +121,45 @@ describe('semantic synthesis (evaluation task and classical inversion)', () => {
         x: tf.slice(test.x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
         labels: tf.slice(test.y, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
       }));
+      // FD features: per-image colour means and mean squares (a 6-d stand-in for φ' features).
+      const fd = { features: (x: tf.Tensor4D) => tf.tidy(() => tf.concat([tf.mean(x, [1, 2]), tf.mean(tf.square(x), [1, 2])], 1) as tf.Tensor2D) };
       const before = tf.memory().numTensors;
-      const scores = evaluateSemantic(task, [meanColorMethod, semanticTvMethod({ lambda: 1e-3, iterations: 8 }), semanticLearnedMethod(rim, 'RIM')], pairs, { 'φ': phi, "φ'": phiPrime }, { curveImages: 1, keepExamples: 1, progress: false });
+      const scores = evaluateSemantic(task, [meanColorMethod, semanticTvMethod({ lambda: 1e-3, iterations: 8 }), semanticLearnedMethod(rim, 'RIM')], pairs, { 'φ': phi, "φ'": phiPrime }, { curveImages: 1, keepExamples: 1, progress: false, fd });
       assert.deepEqual(scores.map((s) => s.method.split(' ')[0]), ['per-class', 'TV', 'RIM']);
       assert.equal(scores[0].miou['φ'], 0, 'φ misreads the mean colours');
       assert.ok(scores[0].miou["φ'"] > 0.95);
+      assert.equal(scores[0].iou["φ'"].length, 3, 'one IoU per class');
+      assert.ok(scores[0].pixelAccuracy["φ'"] > 0.95 && scores[0].pixelAccuracy['φ'] === 0);
       assert.ok(scores[1].miou['φ'] > scores[0].miou['φ'], 'TV inversion through φ raises φ\'s mIoU');
       assert.equal(scores[2].curve?.psnr.length, 4, 'the learned curve runs to 2T');
-      assert.ok(scores.every((s) => s.examples.length === 1 && Number.isFinite(s.psnr)));
+      assert.equal(scores[2].curve?.ce.length, 4, 'CE per step');
+      assert.ok(scores[2].curve!.ce.every((c) => Number.isFinite(c) && c > 0));
+      assert.ok(scores.every((s) => s.examples.length === 1 && Number.isFinite(s.psnr) && Number.isFinite(s.fd!) && s.fd! >= 0));
       scores.forEach((s) => tf.dispose(s.examples));
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-semtab-'));
-      const { csv, md } = saveSemanticTable(
-        [...scores, { method: "φ' on the real images", psnr: null, ssim: null, miou: { "φ'": 1 } }],
-        ['φ', "φ'"],
-        'semantic',
-        { dataset: 'synthetic', dir },
-      );
+      const rows = [
+        ...semanticRows(scores, { inverted: 'φ', independent: "φ'" }, { RIM: 'T=2' }),
+        { method: "φ' on the real images", evaluator: 'independent' as const, miou: 1, pixelAccuracy: 1, psnr: null, ssim: null },
+      ];
+      assert.equal(rows.length, 7);
+      const { csv, md } = saveSemanticTable(rows, 'semantic', { dataset: 'synthetic', dir });
       const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
-      assert.equal(lines[0], "task,dataset,setting,method,psnr,ssim,source,miou φ,miou φ'");
-      assert.match(lines[4], /^semantic-synthesis,synthetic,labels→RGB,φ' on the real images,,,measured,,1$/);
-      assert.match(fs.readFileSync(md, 'utf8'), /\| mIoU φ \| mIoU φ' \|/);
+      assert.equal(lines[0], 'task,dataset,setting,method,evaluator,miou,pixel_acc,psnr,ssim,fd,source,params');
+      assert.match(lines[1], /^semantic-synthesis,synthetic,labels→RGB,per-class mean colours,inverted,0,0,[\d.]+,[\d.]+,,measured,$/);
+      assert.match(lines[2], /^semantic-synthesis,synthetic,labels→RGB,per-class mean colours,independent,[\d.]+,[\d.]+,[\d.]+,[\d.]+,[\d.e-]+,measured,$/);
+      assert.match(lines[6], /,RIM,independent,.*,measured,T=2$/);
+      assert.match(lines[7], /^semantic-synthesis,synthetic,labels→RGB,φ' on the real images,independent,1,1,,,,measured,$/);
+      const text = fs.readFileSync(md, 'utf8');
+      assert.match(text, /\| mIoU φ \(inverted\) \| pixel acc\. φ \| mIoU φ' \(independent\) \| pixel acc\. φ' \| FD in φ' features \|/);
+      assert.match(text, /\| RIM \(T=2\) \|/);
+      assert.throws(() => saveSemanticTable([{ ...rows[0], evaluator: 'phi' as never }], 'bad', { dataset: 'x', dir }), /row 0 \(per-class mean colours\): evaluator must be 'inverted' or 'independent'/);
+      assert.throws(() => saveSemanticTable([{ ...rows[0], miou: 1.5 }], 'bad', { dataset: 'x', dir }), /miou = 1\.5 is outside \[0, 1\]/);
+      const fig = perClassIouFigure(scores, "φ'", ['red', 'green', 'blue'], { ceiling: { name: 'real', iou: [1, 1, NaN] } });
+      assert.equal(fig.data.length, 4, 'one bar series per method and the ceiling');
+      assert.deepEqual(fig.data[3].y, [1, 1, null], 'an undefined IoU is a gap, not a bar');
+      assert.throws(() => perClassIouFigure(scores, 'ψ', ['a', 'b', 'c']), /has no IoU by evaluator ψ/);
+      assert.throws(() => perClassIouFigure(scores, "φ'", ['a', 'b']), /has 3 IoUs for 2 classes/);
       rim.dispose();
       tf.dispose(pairs.flatMap((p) => [p.x, p.labels]));
       task.dispose();

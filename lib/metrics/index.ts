@@ -14,3 +14,4 @@ export * from './mean';
 export type { ImageBatch64 } from './images';
 export { toImageBatch64, assertSameShape, formatShape } from './images';
 export * from './segmentation';
+export * from './frechet';

@@ -73,6 +73,11 @@ export interface Segmenter {
   logits(x: tf.Tensor4D): tf.Tensor4D;
   /** The most likely class of every pixel, `[b, h, w]` int32. */
   predict(x: tf.Tensor4D): tf.Tensor3D;
+  /**
+   * Penultimate-layer features (the input of the 1×1 classification head), averaged over the
+   * image: `[b, d]`. What the Fréchet distance of semantic synthesis compares (`d` = 64 for `φ'`).
+   */
+  features(x: tf.Tensor4D): tf.Tensor2D;
   paramCount(): number;
   trainableVariables(): tf.Variable[];
   getWeights(): NamedTensor[];
@@ -126,9 +131,15 @@ abstract class SegmenterBase extends ParamOwner implements Segmenter {
   abstract readonly kind: SegmenterConfig['kind'];
   abstract readonly config: SegmenterConfig;
   readonly classes: number = CAMVID_NUM_CLASSES;
+  /** The feature map the head reads, on the padded input; `[b, h', w', d]`. */
+  protected abstract trunk(x: tf.Tensor4D): tf.Tensor4D;
   abstract logits(x: tf.Tensor4D): tf.Tensor4D;
   predict(x: tf.Tensor4D): tf.Tensor3D {
     return tf.tidy(() => tf.argMax(this.logits(x), 3) as tf.Tensor3D); // [b, h, w]
+  }
+  features(x: tf.Tensor4D): tf.Tensor2D {
+    checkInput(x, `${this.constructor.name}.features`);
+    return tf.tidy(() => tf.mean(this.trunk(x), [1, 2]) as tf.Tensor2D); // [b, d]
   }
 }
 
@@ -178,11 +189,9 @@ export class UNetSegmenter extends SegmenterBase {
     this.head = new Conv2d(this.params, 'head', { inChannels: ch(0), outChannels: CAMVID_NUM_CLASSES, kernel: 1 });
   }
 
-  logits(x: tf.Tensor4D): tf.Tensor4D {
-    checkInput(x, 'UNetSegmenter');
+  protected trunk(x: tf.Tensor4D): tf.Tensor4D {
     const act = (t: tf.Tensor4D) => activate(t, this.config.activation);
     return tf.tidy(() => {
-      const [b, h, w] = x.shape;
       let t = padToMultiple(tf.sub(tf.mul(x, 2), 1), 2 ** this.config.levels); // [b, H, W, 3] in [−1, 1]
       const skips: tf.Tensor4D[] = [];
       for (const [ca, cb] of this.enc) {
@@ -196,7 +205,15 @@ export class UNetSegmenter extends SegmenterBase {
         const u = act(up.apply(t, [skip.shape[1], skip.shape[2]])); // [b, H/2^l, W/2^l, width·2^l]
         t = act(cb.apply(act(a.apply(tf.concat([u, skip], 3))))); // [b, H/2^l, W/2^l, width·2^l]
       }
-      const out = this.head.apply(t); // [b, H, W, 11]
+      return t; // [b, H, W, width]
+    });
+  }
+
+  logits(x: tf.Tensor4D): tf.Tensor4D {
+    checkInput(x, 'UNetSegmenter');
+    return tf.tidy(() => {
+      const [b, h, w] = x.shape;
+      const out = this.head.apply(this.trunk(x)); // [b, H, W, 11]
       return out.shape[1] === h && out.shape[2] === w ? out : tf.slice(out, [0, 0, 0, 0], [b, h, w, CAMVID_NUM_CLASSES]);
     });
   }
@@ -233,17 +250,24 @@ export class DilatedSegmenter extends SegmenterBase {
     this.head = new Conv2d(this.params, 'head', { inChannels: 2 * w, outChannels: CAMVID_NUM_CLASSES, kernel: 1 });
   }
 
-  logits(x: tf.Tensor4D): tf.Tensor4D {
-    checkInput(x, 'DilatedSegmenter');
+  protected trunk(x: tf.Tensor4D): tf.Tensor4D {
     const act = (t: tf.Tensor4D) => activate(t, this.config.activation);
     return tf.tidy(() => {
-      const [b, h, w] = x.shape;
-      const padded = padToMultiple(tf.sub(tf.mul(x, 2), 1), 4); // [b, H, W, 3]
-      let t = padded;
+      let t = padToMultiple(tf.sub(tf.mul(x, 2), 1), 4); // [b, H, W, 3]
       for (const conv of this.stem) t = act(conv.apply(t)); // [b, H/4, W/4, 2·width] at the end
       for (const conv of this.blocks) t = act(tf.add(t, conv.apply(t))); // [b, H/4, W/4, 2·width]
-      const coarse = this.head.apply(t); // [b, H/4, W/4, 11]
-      const out = tf.image.resizeBilinear(coarse, [padded.shape[1], padded.shape[2]], false, true) as tf.Tensor4D; // [b, H, W, 11]
+      return t;
+    });
+  }
+
+  logits(x: tf.Tensor4D): tf.Tensor4D {
+    checkInput(x, 'DilatedSegmenter');
+    return tf.tidy(() => {
+      const [b, h, w] = x.shape;
+      const H = h + ((4 - (h % 4)) % 4);
+      const W = w + ((4 - (w % 4)) % 4);
+      const coarse = this.head.apply(this.trunk(x)); // [b, H/4, W/4, 11]
+      const out = tf.image.resizeBilinear(coarse, [H, W], false, true) as tf.Tensor4D; // [b, H, W, 11]
       return out.shape[1] === h && out.shape[2] === w ? out : tf.slice(out, [0, 0, 0, 0], [b, h, w, CAMVID_NUM_CLASSES]);
     });
   }
