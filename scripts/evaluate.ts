@@ -11,21 +11,35 @@
  * baseline = the degraded input. One progress line per image; with --json one last JSON line
  * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`.
  * --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
+ *
+ *   npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--json]
+ *                          [--model NAME] [--segmenter DIR] [--lambda 1] [--iterations 100]
+ *
+ * Synthesis: one PNG per label map of DIR (same file names; CamVid label values 0..11, 11 =
+ * Unlabelled) through the segmenter φ (`results/models/seg_phi`), from the per-class mean colours
+ * of CamVid train; --json prints `{"task","method","images","miou","pixel_accuracy","seconds"}`
+ * last: φ's scores on its own outputs. Score the PNGs with a segmenter of your own.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import {
-  defaultModel, evaluate, learnedMethod, loadImagesFromDir, loadOrTrainModel, loadSrPairsFromDir, restorationTaskFor, RestoreTaskName,
+  defaultModel, evaluate, labelFiles, learnedMethod, loadImagesFromDir, loadOrTrainModel, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
+  semanticSynthesisTask, synthesisMethod, SYNTHESIS_METHODS, SYNTHESIS_MODELS, SynthesisMethodName, synthesizeFolder,
 } from '../lib/experiments';
 import { writeImage } from '../lib/io/image';
-import { parseCommandLine } from './cli';
+import { modelsDir } from '../lib/io/paths';
+import { camvidDir, camvidTensors, hasCamVid, loadCamVid, loadSegmenter } from '../lib/segmentation';
+import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
 const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
-  models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur)`;
+       npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
+                              [--segmenter DIR] [--lambda L] [--iterations N] [--json]
+  models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
+  rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)`;
 
 async function main(): Promise<void> {
   const cli = parseCommandLine({
@@ -42,11 +56,18 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       json: { type: 'boolean' },
       out: { type: 'string' },
+      labels: { type: 'string' },
+      method: { type: 'string' },
+      segmenter: { type: 'string' },
+      lambda: { type: 'string' },
+      iterations: { type: 'string' },
     },
   });
   const v = cli.values;
-  if (!v.task) cli.fail('--task is required (sr, denoise or deblur)');
-  if (!['sr', 'denoise', 'deblur'].includes(v.task as string)) cli.fail(`unknown task ${JSON.stringify(v.task)} (use sr, denoise or deblur)`);
+  if (!v.task) cli.fail('--task is required (sr, denoise, deblur or synthesis)');
+  if (v.task === 'synthesis') return synthesis(cli);
+  if (!['sr', 'denoise', 'deblur'].includes(v.task as string)) cli.fail(`unknown task ${JSON.stringify(v.task)} (use sr, denoise, deblur or synthesis)`);
+  for (const k of ['labels', 'method', 'segmenter', 'lambda', 'iterations'] as const) if (v[k] !== undefined) cli.fail(`--${k} belongs to --task synthesis`);
   const taskName = v.task as RestoreTaskName;
   const scale = cli.integer('scale', { min: 2 });
   const sigma = cli.number('sigma', { min: 0 });
@@ -109,6 +130,45 @@ async function main(): Promise<void> {
     model.solver.dispose();
     for (const p of pairs ?? []) tf.dispose([p.hr, p.lr]);
     for (const im of images ?? []) im.image.dispose();
+  }
+}
+
+/** `--task synthesis`: label maps → images through φ. */
+async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, OptionSpec>>>): Promise<void> {
+  const v = cli.values as Record<string, string | boolean | undefined>;
+  if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
+  if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  const methodName = (v.method ?? 'rim') as SynthesisMethodName;
+  if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
+  if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);
+  if ((v.lambda !== undefined || v.iterations !== undefined) && methodName !== 'tv') cli.fail('--lambda and --iterations are for --method tv');
+  const lambda = cli.number('lambda', { min: 0 });
+  const iterations = cli.integer('iterations', { min: 1 });
+
+  await runSetup({ only: ['native'], log: () => undefined });
+  const { backend, native } = await initEngine({ quiet: true });
+  const segDir = path.resolve((v.segmenter as string | undefined) ?? path.join(modelsDir(), 'seg_phi'));
+  if (!fs.existsSync(path.join(segDir, 'model.json'))) throw new Error(`no segmenter in ${segDir} (train it: npm run train:segmenter -- --config configs/seg_phi.json; or give --segmenter DIR)`);
+  const labelsDir = path.resolve(v.labels as string);
+  labelFiles(labelsDir); // the folder's errors before any loading
+  if (!hasCamVid('train')) throw new Error(`the mean-colour start needs CamVid train in ${camvidDir()} (npm run setup -- --only data)`);
+  const segmenter = await loadSegmenter(segDir);
+  const modelName = methodName === 'tv' || methodName === 'mean' ? undefined : ((v.model as string | undefined) ?? SYNTHESIS_MODELS[methodName]);
+  const model = modelName ? await loadOrTrainModel(modelName) : undefined;
+  const train = camvidTensors(await loadCamVid('train'));
+  const colors = perClassMeanColors(train.x, train.labels);
+  tf.dispose([train.x, train.labels]);
+  const task = semanticSynthesisTask({ segmenter, colors });
+  try {
+    const method = synthesisMethod(methodName, { solver: model?.solver, label: modelName, lambda, iterations });
+    const r = await synthesizeFolder(task, method, labelsDir, path.resolve(v.out as string), { log: (l) => console.log(l) });
+    console.log(`${r.method}: ${r.images} image(s) written to ${path.resolve(v.out as string)}; φ (${path.relative(process.cwd(), segDir) || segDir}) on them: mIoU ${r.miou.toFixed(3)}, pixel accuracy ${r.pixelAccuracy.toFixed(3)} (${r.seconds.toFixed(1)} s, ${backend}${native ? ' + native convs' : ''})`);
+    if (v.json) console.log(JSON.stringify({ task: 'synthesis', method: methodName, model: modelName ?? null, images: r.images, miou: r.miou, pixel_accuracy: r.pixelAccuracy, seconds: r.seconds }));
+  } finally {
+    task.dispose();
+    segmenter.dispose();
+    model?.solver.dispose();
   }
 }
 

@@ -4,7 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
-import { loadSrPairsFromDir, restore } from '../lib/experiments';
+import { loadSrPairsFromDir, restore, semanticSynthesisTask, synthesisMethod, synthesizeFolder } from '../lib/experiments';
+import { readImage } from '../lib/io/image';
+import sharp from 'sharp';
+import { TinySegmenter } from './helpers/tiny_segmenter';
 import { writeImage } from '../lib/io/image';
 import { srMetrics } from '../lib/metrics';
 import { imresize } from '../lib/operators';
@@ -121,5 +124,64 @@ describe('npm run evaluate', function () {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /SHA-256|checksum/i);
     assert.equal(fs.existsSync(out), false);
+  });
+
+  describe('--task synthesis', () => {
+    const COLORS = [[0.8, 0.2, 0.2], [0.2, 0.7, 0.3], [0.25, 0.3, 0.8]];
+    /** Writes a one-channel label PNG of the given values (row-major). */
+    const writeLabels = (file: string, values: number[], width: number, height: number) =>
+      sharp(Buffer.from(values), { raw: { width, height, channels: 1 } }).png().toFile(file);
+
+    it('writes one PNG per label map (same names, same size) and scores φ on them; a label outside 0..11 names its file', async () => {
+      const labels = path.join(tmp, 'labels');
+      fs.mkdirSync(labels);
+      const band = (w: number, h: number, f: (i: number, j: number) => number) => Array.from({ length: w * h }, (_, k) => f(Math.floor(k / w), k % w));
+      await writeLabels(path.join(labels, 'a.png'), band(12, 8, (_, j) => Math.floor(j / 4)), 12, 8);
+      await writeLabels(path.join(labels, 'b.png'), band(10, 10, (i) => (i < 5 ? 0 : i < 9 ? 2 : 11)), 10, 10);
+      const phi = TinySegmenter.prototypes(COLORS, 10);
+      const task = semanticSynthesisTask({ segmenter: phi, colors: { colors: COLORS, unlabelled: [0.5, 0.5, 0.5], counts: [1, 1, 1] } });
+      const before = tf.memory().numTensors;
+      const out = path.join(tmp, 'synth');
+      const lines: string[] = [];
+      const r = await synthesizeFolder(task, synthesisMethod('mean'), labels, out, { log: (l) => lines.push(l) });
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      assert.deepEqual(fs.readdirSync(out).sort(), ['a.png', 'b.png']);
+      const a = await readImage(path.join(out, 'a.png'));
+      assert.deepEqual(a.shape, [1, 8, 12, 3]);
+      a.dispose();
+      assert.equal(r.images, 2);
+      assert.equal(r.miou, 1, 'the prototype classifier reads the true class colours perfectly');
+      assert.equal(lines.length, 2);
+      assert.match(lines[0], /^\[1\/2\] a\.png \(12×8\): φ mIoU 1\.000/);
+      const tvOut = path.join(tmp, 'synth_tv');
+      const tv = await synthesizeFolder(task, synthesisMethod('tv', { lambda: 0.01, iterations: 3 }), labels, tvOut);
+      assert.equal(tv.files.length, 2);
+      assert.match(tv.method, /^TV inversion through φ \(λ=0\.01, 3 it\)/);
+      await writeLabels(path.join(labels, 'c.png'), band(4, 4, () => 12), 4, 4);
+      await assert.rejects(synthesizeFolder(task, synthesisMethod('mean'), labels, path.join(tmp, 'synth_bad')), /c\.png: label 12 at pixel 0 is not a CamVid class/);
+      assert.equal(fs.existsSync(path.join(tmp, 'synth_bad')), false, 'nothing written when a label map is bad');
+      assert.throws(() => synthesisMethod('rim'), /needs its trained model \(rim_semantic\)/);
+      task.dispose();
+      phi.dispose();
+    });
+
+    it('bad command lines: one clear line and a non-zero exit', () => {
+      const labels = path.join(tmp, 'labels');
+      const cases: Array<[string[], RegExp]> = [
+        [['--task', 'synthesis', '--out', tmp], /--task synthesis needs --labels DIR/],
+        [['--task', 'synthesis', '--labels', labels], /--task synthesis needs --out DIR/],
+        [['--task', 'synthesis', '--labels', labels, '--out', tmp, '--method', 'gan'], /unknown --method "gan" \(use rim, lgd, generator, tv, mean\)/],
+        [['--task', 'synthesis', '--labels', labels, '--out', tmp, '--method', 'rim', '--lambda', '2'], /--lambda and --iterations are for --method tv/],
+        [['--task', 'synthesis', '--labels', labels, '--out', tmp, '--scale', '2'], /--task synthesis takes --labels and --out, not --scale/],
+        [['--task', 'synthesis', '--labels', labels, '--out', tmp, '--method', 'tv', '--segmenter', path.join(tmp, 'no_seg')], /^evaluate: no segmenter in .*no_seg/],
+        [['--task', 'synthesis', '--labels', path.join(tmp, 'nowhere'), '--out', tmp, '--method', 'mean', '--segmenter', path.join(tmp, 'no_seg')], /no segmenter in|--labels .*nowhere: no such folder/],
+        [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--labels', labels], /--labels belongs to --task synthesis/],
+      ];
+      for (const [args, message] of cases) {
+        const r = evaluateCli(args, models);
+        assert.notEqual(r.status, 0, args.join(' '));
+        assert.match(r.stderr.trim().split('\n')[0], message, args.join(' '));
+      }
+    });
   });
 });

@@ -20,3 +20,4 @@ export * from './restore';
 export * from './generalization';
 export * from './semantic';
 export * from './semantic_eval';
+export * from './synthesize';
