@@ -128,6 +128,11 @@ describe('classical baselines: TV tasks and helpers', () => {
     assert.notEqual(byDefault.rows[0].psnr, other.rows[0].psnr, 'the seed changes nothing: the test cannot tell protocols apart');
     assert.equal(byDefault.rows[1].params, 'λ=8');
     assert.equal(byDefault.rows[0].params, undefined, 'the noisy input has no settings');
+    // The TV curve measures what the table measures: its last point is image 0's PSNR in the rows' mean.
+    const curved = evaluate(task, [tvMethod({ lambda: 8, iterations: 3, tol: 0 })], { dataset: 'toy', images, curveImages: 1, progress: false, keepExamples: 0 });
+    const curve = curved.methods[0].curve;
+    assert.equal(curve.length, 3, 'one point per iteration');
+    assert.ok(Math.abs(curve[2] - curved.methods[0].perImage[0].quality.psnr) < 1e-9, `curve ends at ${curve[2]}, the table has ${curved.methods[0].perImage[0].quality.psnr}`);
     images.forEach((im) => im.image.dispose());
   });
 

@@ -50,7 +50,8 @@ export interface Method {
 }
 
 /**
- * TV with a classical solver ({@link restoreTv}); the curve is the solver history's PSNR.
+ * TV with a classical solver ({@link restoreTv}); the curve is the task's PSNR of the finished
+ * (8-bit) iterate after every iteration, as the learned methods' curves.
  * @example
  * tvMethod({ lambda: 8, iterations: 20, solver: 'lbfgs' }).name; // 'TV (L-BFGS)'
  */
@@ -59,9 +60,12 @@ export function tvMethod(settings: TvSettings, name = `TV (${SOLVER_LABELS[setti
     name,
     params: `λ=${settings.lambda}`,
     restore(y, task, context) {
-      const r = restoreTv(task, y, { ...settings, init: context.input, truth: context.curve ? context.truth : undefined });
-      const curve = context.curve ? r.history.slice(1).map((h) => h.psnr ?? NaN) : undefined;
-      return { output: r.output, curve, work: r.size * Math.max(r.history.length - 1, 0) };
+      // The curve measures what the table measures (the finished 8-bit output, the task's metric),
+      // as learnedMethod's does, so that both families share one axis.
+      const truth = context.curve ? context.truth : undefined;
+      const measureOutput = truth ? (q: tf.Tensor4D) => task.measurePsnr(q, truth) : undefined;
+      const r = restoreTv(task, y, { ...settings, init: context.input, measureOutput });
+      return { output: r.output, curve: r.curve, work: r.size * Math.max(r.history.length - 1, 0) };
     },
   };
 }

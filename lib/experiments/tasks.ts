@@ -51,6 +51,11 @@ export interface RestoreOptions extends TvSettings {
   init?: tf.Tensor4D;
   /** Called with every solver record. */
   onIteration?: IterationCallback;
+  /**
+   * Measures the finished output (8-bit, shaped like the truth: what the tables measure) after
+   * every iteration 1, 2, …; the values come back as `curve`. Costs one `finish` per iteration.
+   */
+  measureOutput?: (output: tf.Tensor4D) => number;
 }
 
 /**
@@ -67,6 +72,8 @@ export interface Restoration {
   reason: string;
   /** Values the solver optimised (pixels × channels of its variable). */
   size: number;
+  /** `measureOutput` of the finished iterate after iterations 1, 2, … (with `measureOutput`). */
+  curve?: number[];
 }
 
 /** PSNR (dB) and SSIM of one estimate. */
@@ -151,11 +158,23 @@ export function restoreTv(task: RestorationTask, y: tf.Tensor4D, o: RestoreOptio
   const input = o.init ?? task.input(y);
   const view = task.view(y, input, o.truth);
   try {
-    const r = tvRestore({ ...o, operator: view.likelihood.operator, y: view.y, sigma: view.sigma, x0: view.x0, truth: view.truth });
+    const measure = o.measureOutput;
+    const curve: number[] = [];
+    const onIteration: IterationCallback | undefined = measure
+      ? (record, x) => {
+          if (record.iteration > 0) {
+            const q = view.finish(x);
+            curve.push(measure(q));
+            q.dispose();
+          }
+          return o.onIteration?.(record, x);
+        }
+      : o.onIteration;
+    const r = tvRestore({ ...o, onIteration, operator: view.likelihood.operator, y: view.y, sigma: view.sigma, x0: view.x0, truth: view.truth });
     const output = view.finish(r.x);
     const size = view.x0.size;
     r.x.dispose();
-    return { output, history: r.history, reason: r.reason, size };
+    return { output, history: r.history, reason: r.reason, size, ...(measure ? { curve } : {}) };
   } finally {
     view.dispose();
     if (!o.init) input.dispose();
