@@ -22,23 +22,7 @@ import {
   TrainingDivergedError,
   trainStep,
 } from '../lib/training';
-
-/** Smooth-ish random 8-bit gray images (so denoising has something to learn). */
-function syntheticImages(n: number, size: number, channels: 1 | 3 = 1, seed = 0): RawImage[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => {
-    const data = new Uint8Array(size * size * channels);
-    const fx = rng.uniform(0.05, 0.4);
-    const fy = rng.uniform(0.05, 0.4);
-    const ph = rng.uniform(0, 6);
-    for (let i = 0; i < size; i++) {
-      for (let j = 0; j < size; j++) {
-        for (let c = 0; c < channels; c++) data[(i * size + j) * channels + c] = Math.round(127.5 + 100 * Math.sin(fx * i + fy * j + ph + c));
-      }
-    }
-    return { data, height: size, width: size, channels };
-  });
-}
+import { syntheticImages } from './helpers/images';
 
 /** A tiny configuration: RIM-bench cell with F = 4, T = 2, batch 2 of 8×8 patches. */
 function tinyConfig(name: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput {
@@ -118,7 +102,7 @@ describe('training', function () {
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), steps: 0 }), /steps: must be a positive integer/);
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), noise: { sigmaMin: 0 } }), /noise needs 0 < sigmaMin/);
       assert.throws(() => resolveTrainConfig({ ...tinyConfig('bad name!') }), /name: must be a file-safe string/);
-      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind: must be 'rim', 'lgd', 'lgn' or 'spade'/);
+      assert.throws(() => resolveTrainConfig({ ...tinyConfig('x'), model: { kind: 'unet' } as never }), /model.kind: must be 'rim', 'lgd', 'lgn', 'spade' or 'cnn'/);
     });
 
     it('the shipped configs are valid', () => {

@@ -165,6 +165,18 @@ const spadeSchema = z
   })
   .strict();
 
+/** The plain feed-forward CNN's fields (`lib/solvers/learned/cnn.ts`). */
+const cnnSchema = z
+  .object({
+    kind: z.literal('cnn'),
+    channels: channelsSchema.optional(),
+    features: posInt.optional(),
+    depth: z.number().int().min(2).optional(),
+    steps: posInt.optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
 const warmup = z.number().int().min(0).optional();
 /** The learning-rate schedule's schema (shared with the segmenter configs). */
 export const scheduleSchema = z.discriminatedUnion('type', [
@@ -192,8 +204,8 @@ export const trainConfigSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a file-safe string (letters, digits, '.', '_', '-')"),
-    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema, lgnSchema, spadeSchema], {
-      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim', 'lgd', 'lgn' or 'spade'" : ctx.defaultError }),
+    model: z.discriminatedUnion('kind', [rimSchema, lgdSchema, lgnSchema, spadeSchema, cnnSchema], {
+      errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? "must be 'rim', 'lgd', 'lgn', 'spade' or 'cnn'" : ctx.defaultError }),
     }),
     data: z
       .object({

@@ -2,6 +2,7 @@
 import { Lgd, LgdConfig } from './lgd';
 import { Lgn, LgnConfig } from './lgn';
 import { Spade, SpadeConfig } from './spade';
+import { Cnn, CnnConfig } from './cnn';
 import { Rim, RimConfig } from './rim';
 import { LearnedSolver } from './types';
 
@@ -11,7 +12,7 @@ import { LearnedSolver } from './types';
  * @example
  * const c: LearnedSolverConfig = { kind: 'rim', channels: 1, features: 32, steps: 8 };
  */
-export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>) | ({ kind: 'lgn' } & Partial<LgnConfig>) | ({ kind: 'spade' } & Partial<SpadeConfig>);
+export type LearnedSolverConfig = ({ kind: 'rim' } & Partial<RimConfig>) | ({ kind: 'lgd' } & Partial<LgdConfig>) | ({ kind: 'lgn' } & Partial<LgnConfig>) | ({ kind: 'spade' } & Partial<SpadeConfig>) | ({ kind: 'cnn' } & Partial<CnnConfig>);
 
 /**
  * Builds the solver that a configuration names (`kind: 'rim' | 'lgd'`), with fresh seeded weights.
@@ -28,7 +29,9 @@ export function createLearnedSolver(config: LearnedSolverConfig): LearnedSolver 
       return new Lgn(config);
     case 'spade':
       return new Spade(config);
+    case 'cnn':
+      return new Cnn(config);
     default:
-      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim', 'lgd', 'lgn' or 'spade')`);
+      throw new Error(`createLearnedSolver: unknown kind ${JSON.stringify((config as { kind?: unknown })?.kind)} (use 'rim', 'lgd', 'lgn', 'spade' or 'cnn')`);
   }
 }

@@ -18,6 +18,7 @@ export * from './rim';
 export * from './lgd';
 export * from './lgn';
 export * from './spade';
+export * from './cnn';
 export * from './gauss_newton_direction';
 export * from './factory';
 export * from './io';

@@ -22,7 +22,7 @@ export interface RunOptions {
 }
 
 /** The kinds of learned solvers the library builds from a configuration. */
-export type LearnedSolverKind = 'rim' | 'lgd' | 'lgn' | 'spade';
+export type LearnedSolverKind = 'rim' | 'lgd' | 'lgn' | 'spade' | 'cnn';
 
 /**
  * A learned iterative solver.
