@@ -3,10 +3,11 @@
  * differs from the model's training (another task, an unseen scale, noise training never saw).
  * The generalization study of later notebooks extends the same table.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../util/atomic';
 import { Figure } from '../report/figures';
-import { csvField, ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
+import { csvField, parseCsv, ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
 
 /** A results row with the distribution shift it measures ('none' for in-distribution references). */
 export interface ShiftRow extends ResultRow {
@@ -37,6 +38,48 @@ export function saveShiftTable(rows: readonly ShiftRow[], name: string, options:
   const title = options.title ?? name;
   writeFileAtomic(md, `# ${title}\n\n` + byShift.map(({ shift, rows: valid }) => tableToMarkdown(valid, `Shift: ${shift}`)).join('\n'));
   return { csv, md };
+}
+
+/**
+ * Reads a table written by {@link saveShiftTable} (`[]` when the file does not exist).
+ * @throws naming the file and line when it is malformed
+ * @example
+ * readShiftTable('generalization').filter((r) => r.shift !== 'none');
+ */
+export function readShiftTable(name: string, options: { dir?: string } = {}): ShiftRow[] {
+  const file = path.join(options.dir ?? tablesDir(), `${name}.csv`);
+  if (!fs.existsSync(file)) return [];
+  const [header, ...records] = parseCsv(fs.readFileSync(file, 'utf8'));
+  const expected = [...TABLE_COLUMNS, 'shift'];
+  if (!header || header.join(',') !== expected.join(',')) throw new Error(`${file}: header is "${header?.join(',')}", expected "${expected.join(',')}"`);
+  const rows: ShiftRow[] = records.map((rec, i) => {
+    if (rec.length !== expected.length) throw new Error(`${file}: line ${i + 2} has ${rec.length} fields, expected ${expected.length}`);
+    const num = (v: string, col: string): number | null => {
+      if (v.trim() === '') return null;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new Error(`${file}: line ${i + 2}: column "${col}" is not a number: ${JSON.stringify(v)}`);
+      return n;
+    };
+    const [task, dataset, setting, method, psnr, ssim, source, shift] = rec;
+    return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source, shift };
+  });
+  // The same checks as when saving: per shift (a row such as bicubic may appear under several shifts).
+  for (const s of new Set(rows.map((r) => r.shift))) validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `${file} shift "${s}"`);
+  return rows;
+}
+
+/**
+ * Writes a shift table that several notebooks fill: the rows already in `<name>.csv` whose task is
+ * not in `tasks` are kept (first), then `rows`; so notebook 03 (super-resolution) and 06
+ * (denoising) can each rewrite their own part, in any order.
+ * @example
+ * saveShiftTableMerged(denoisingRows, 'generalization', { tasks: ['denoise'] });
+ */
+export function saveShiftTableMerged(rows: readonly ShiftRow[], name: string, options: { tasks: readonly string[]; dir?: string; title?: string }): { csv: string; md: string } {
+  const bad = rows.find((r) => !options.tasks.includes(r.task));
+  if (bad) throw new Error(`saveShiftTableMerged("${name}"): row of task "${bad.task}" (method "${bad.method}") is not in tasks [${options.tasks.join(', ')}]`);
+  const kept = readShiftTable(name, { dir: options.dir }).filter((r) => !options.tasks.includes(r.task));
+  return saveShiftTable([...kept, ...rows], name, { dir: options.dir, title: options.title });
 }
 
 /**

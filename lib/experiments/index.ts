@@ -21,3 +21,4 @@ export * from './generalization';
 export * from './semantic';
 export * from './semantic_eval';
 export * from './synthesize';
+export * from './poisson';

@@ -170,7 +170,7 @@ export function restoreTv(task: RestorationTask, y: tf.Tensor4D, o: RestoreOptio
           return o.onIteration?.(record, x);
         }
       : o.onIteration;
-    const r = tvRestore({ ...o, onIteration, operator: view.likelihood.operator, y: view.y, sigma: view.sigma, x0: view.x0, truth: view.truth });
+    const r = tvRestore({ ...o, onIteration, operator: view.likelihood.operator, likelihood: view.likelihood, y: view.y, sigma: view.sigma, x0: view.x0, truth: view.truth });
     const output = view.finish(r.x);
     const size = view.x0.size;
     r.x.dispose();

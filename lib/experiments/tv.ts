@@ -4,6 +4,7 @@
  */
 import { tf } from '../engine/tf';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
+import { Likelihood } from '../likelihoods/types';
 import { sameShape } from '../operators/linear';
 import { Operator } from '../operators/types';
 import { totalVariation } from '../priors/total_variation';
@@ -60,6 +61,11 @@ export interface TvRestoreOptions {
   solverOptions?: ClassicalSolverOptions;
   /** Called with every history record (iteration 0 = the start); return false to stop. */
   onIteration?: IterationCallback;
+  /**
+   * The data term (default the Gaussian likelihood of `operator` with `sigma`), e.g. the
+   * Poisson–Gaussian likelihood of signal-dependent noise; its operator must be `operator`.
+   */
+  likelihood?: Likelihood;
 }
 
 /** Gauss–Newton's inner CG iterations when not given (fewer than the solver's default 20: cheaper outer steps). */
@@ -96,7 +102,8 @@ export function tvRestore(options: TvRestoreOptions): SolverResult {
     if (!maps) throw new Error(`tvRestore: A = ${operator.name} does not map y's shape [${y.shape.join(', ')}] to itself; give x0 (e.g. a bicubic upsampling)`);
     x0 = y;
   }
-  const likelihood = gaussianLikelihood(operator, { sigma });
+  if (options.likelihood && options.likelihood.operator !== operator) throw new Error(`tvRestore: the likelihood's operator ${options.likelihood.operator.name} is not A = ${operator.name}`);
+  const likelihood = options.likelihood ?? gaussianLikelihood(operator, { sigma });
   const prior = totalVariation({ lambda, epsilon: options.epsilon });
   const problem = createProblem({ likelihood, y, prior });
   const common = { maxIter: iterations, truth: options.truth, ...(options.tol !== undefined ? { tol: options.tol } : {}) };

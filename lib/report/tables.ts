@@ -149,7 +149,7 @@ export function tableToCsv(rows: readonly ResultRow[]): string {
 }
 
 /** Splits CSV text into records of fields (RFC 4180: quoted fields, doubled quotes, CRLF or LF). */
-function parseCsv(text: string): string[][] {
+export function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let field = '';
   let record: string[] = [];
