@@ -95,15 +95,19 @@ describe('generalization study (denoising): Poisson–Gaussian evaluation, Ansco
     const row = (task: string, method: string, shift: string, psnr: number): ShiftRow => ({ task, dataset: 'D', setting: 's', method, psnr, ssim: 0.5, source: 'measured', shift });
     saveShiftTable([row('super-resolution', 'bicubic', 'none', 30), row('super-resolution', 'bicubic', 'unseen x3', 30), row('super-resolution', 'RIM', 'none', 31)], 'g', { dir });
     saveShiftTableMerged([row('denoise', 'RIM', 'σ=70', 22)], 'g', { dir, tasks: ['denoise'] });
-    saveShiftTableMerged([row('denoise', 'RIM', 'σ=70', 23), row('denoise', 'CNN', 'σ=70', 20)], 'g', { dir, tasks: ['denoise'] });
+    saveShiftTableMerged([row('denoise', 'RIM', 'σ=70', 23), { ...row('denoise', 'TV', 'σ=70', 20), params: 'λ=4' }], 'g', { dir, tasks: ['denoise'] });
     const back = readShiftTable('g', { dir });
     assert.deepEqual(back.map((r) => [r.task, r.method, r.shift, r.psnr]), [
       ['super-resolution', 'bicubic', 'none', 30], // saved grouped by shift
       ['super-resolution', 'RIM', 'none', 31],
       ['super-resolution', 'bicubic', 'unseen x3', 30],
       ['denoise', 'RIM', 'σ=70', 23],
-      ['denoise', 'CNN', 'σ=70', 20],
+      ['denoise', 'TV', 'σ=70', 20],
     ]);
+    assert.equal(back[4].params, 'λ=4', 'params survive the round trip');
+    // a table written before the params column still reads
+    fs.writeFileSync(path.join(dir, 'old.csv'), 'task,dataset,setting,method,psnr,ssim,source,shift\ndenoise,D,s,RIM,20,0.5,measured,none\n');
+    assert.deepEqual(readShiftTable('old', { dir }).map((r) => r.shift), ['none']);
     assert.throws(() => saveShiftTableMerged([row('super-resolution', 'X', 'none', 1)], 'g', { dir, tasks: ['denoise'] }), /row of task "super-resolution" \(method "X"\) is not in tasks \[denoise\]/);
     assert.deepEqual(readShiftTable('absent', { dir }), []);
     fs.writeFileSync(path.join(dir, 'bad.csv'), 'task,dataset\n');

@@ -252,9 +252,9 @@ describe('tasks', function () {
       const rows = [row('bicubic', 30, 'none'), row('RIM', 32, 'none'), row('bicubic', 30, 'denoiser on SR'), row('RIM', 29, 'denoiser on SR')];
       const { csv, md } = saveShiftTable(rows, 'gen', { dir });
       const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
-      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source,shift');
+      assert.equal(lines[0], 'task,dataset,setting,method,psnr,ssim,source,shift,params');
       assert.equal(lines.length, 5);
-      assert.match(lines[4], /,RIM,29,0\.9,measured,denoiser on SR$/);
+      assert.match(lines[4], /,RIM,29,0\.9,measured,denoiser on SR,$/);
       assert.match(fs.readFileSync(md, 'utf8'), /Shift: denoiser on SR/);
       assert.throws(() => saveShiftTable([{ ...rows[0], shift: '' }], 'gen', { dir }), /row 0 \(method "bicubic"\) has no shift/);
       const fig = shiftFigure(rows, { baseline: 'bicubic' });

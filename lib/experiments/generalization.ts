@@ -15,7 +15,7 @@ export interface ShiftRow extends ResultRow {
 }
 
 /**
- * Writes `<dir>/<name>.csv` (columns `task,dataset,setting,method,psnr,ssim,source,shift`) and
+ * Writes `<dir>/<name>.csv` (columns `task,dataset,setting,method,psnr,ssim,source,shift,params`) and
  * `<dir>/<name>.md` (one pivoted table per shift), atomically.
  * @throws naming the row when a row is invalid or has no shift
  * @example
@@ -27,9 +27,9 @@ export function saveShiftTable(rows: readonly ShiftRow[], name: string, options:
   });
   const shifts = [...new Set(rows.map((r) => r.shift))];
   const byShift = shifts.map((s) => ({ shift: s, rows: validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `saveShiftTable("${name}") shift "${s}"`) }));
-  const lines = [[...TABLE_COLUMNS, 'shift'].join(',')];
+  const lines = [[...TABLE_COLUMNS, 'shift', 'params'].join(',')];
   for (const { shift, rows: valid } of byShift) {
-    for (const r of valid) lines.push([...TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c]))), csvField(shift)].join(','));
+    for (const r of valid) lines.push([...TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c]))), csvField(shift), csvField(r.params ?? '')].join(','));
   }
   const dir = options.dir ?? tablesDir();
   const csv = path.join(dir, `${name}.csv`);
@@ -50,18 +50,19 @@ export function readShiftTable(name: string, options: { dir?: string } = {}): Sh
   const file = path.join(options.dir ?? tablesDir(), `${name}.csv`);
   if (!fs.existsSync(file)) return [];
   const [header, ...records] = parseCsv(fs.readFileSync(file, 'utf8'));
-  const expected = [...TABLE_COLUMNS, 'shift'];
-  if (!header || header.join(',') !== expected.join(',')) throw new Error(`${file}: header is "${header?.join(',')}", expected "${expected.join(',')}"`);
+  const expected = [...TABLE_COLUMNS, 'shift', 'params'];
+  const legacy = expected.slice(0, -1); // written before the params column
+  if (!header || (header.join(',') !== expected.join(',') && header.join(',') !== legacy.join(','))) throw new Error(`${file}: header is "${header?.join(',')}", expected "${expected.join(',')}"`);
   const rows: ShiftRow[] = records.map((rec, i) => {
-    if (rec.length !== expected.length) throw new Error(`${file}: line ${i + 2} has ${rec.length} fields, expected ${expected.length}`);
+    if (rec.length !== header.length) throw new Error(`${file}: line ${i + 2} has ${rec.length} fields, expected ${header.length}`);
     const num = (v: string, col: string): number | null => {
       if (v.trim() === '') return null;
       const n = Number(v);
       if (!Number.isFinite(n)) throw new Error(`${file}: line ${i + 2}: column "${col}" is not a number: ${JSON.stringify(v)}`);
       return n;
     };
-    const [task, dataset, setting, method, psnr, ssim, source, shift] = rec;
-    return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source, shift };
+    const [task, dataset, setting, method, psnr, ssim, source, shift, params] = rec;
+    return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source, shift, ...(params ? { params } : {}) };
   });
   // The same checks as when saving: per shift (a row such as bicubic may appear under several shifts).
   for (const s of new Set(rows.map((r) => r.shift))) validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `${file} shift "${s}"`);
@@ -113,8 +114,9 @@ export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: stri
       barmode: 'group',
       xaxis: { title: { text: 'shift · setting' }, tickangle: 0, automargin: true },
       yaxis: { title: { text: `PSNR − ${options.baseline} (dB)` }, zeroline: true, zerolinecolor: '#444' },
-      legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
-      margin: { t: 110 },
+      // below the axis title: with many methods a legend above the plot runs into the title
+      legend: { orientation: 'h', x: 0, y: -0.28, yanchor: 'top' },
+      margin: { t: 60, b: 40 + 22 * Math.ceil(methods.length / 2) + 70 },
     },
   };
 }
