@@ -110,7 +110,7 @@ function command(defaultText: string, description: string): SettingSpec<string |
  */
 export const SETTINGS = {
   LGD_QUICK: boolean(false, 'CI-sized runs: notebooks on a few small crops, outputs under `results/quick/` (`npm test` sets it)'),
-  LGD_RETRAIN: boolean(false, 'notebook 02 trains its models from `configs/` instead of loading `results/models/`'),
+  LGD_RETRAIN: boolean(false, 'notebooks 02, 03 and 05 train their models from `configs/` instead of loading `results/models/`'),
   LGD_DATA_MIRROR: file('`../shared/data`', 'the read-only data mirror that `npm run data` links data sets from'),
   LGD_DATA_DIR: file('`data/`', 'where the data sets are materialised'),
   LGD_RESULTS_DIR: file('`results/` (`results/quick/` when `LGD_QUICK`)', 'where figures and tables go'),
