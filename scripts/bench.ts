@@ -6,6 +6,8 @@
  *   npm run bench                      # rim-bench + conv shapes, engine as initEngine() chooses
  *   npm run bench -- --torch           # + the PyTorch twin (same run, right after) and the ratio
  *   npm run bench -- --compare-wasm    # + rim-bench on the wasm kernels only (as LGD_NATIVE=0)
+ *   npm run bench -- --models rim_sr,seg_phi   # the training step of these configs only (default: every
+ *                                      # configs/*.json at its real size; --no-models skips them)
  *
  * Options: --iters N (5) and --warmup N (2): median of N timed iterations after the warm-up;
  * --batch 8 --size 32 --features 32 --steps 8 (the RIM-bench shapes); --threads N (the twin's
@@ -38,6 +40,7 @@ import { ConvCase, convFlops, convParams, ConvTimes, rimConvCases, rimGateConvCa
 import { makeRimBench, RimBenchConfig, timeRimBench } from './bench/rim';
 import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
 import { FULL_IMAGE_CASES, timeFullImage } from './bench/full_image';
+import { configFiles, timeConfigStep } from './bench/models';
 import { runSetup } from './setup';
 
 /** The speed target of the issue: tfjs at most this many times the twin's time. */
@@ -45,13 +48,13 @@ const TARGET_RATIO = 3.0;
 
 const args = cli(
   'bench',
-  `usage: npm run bench -- [--torch] [--compare-wasm] [--no-convs] [--no-full-image] [--iters N] [--warmup N] [--batch N] [--size N]
+  `usage: npm run bench -- [--torch] [--compare-wasm] [--no-convs] [--no-full-image] [--no-models | --models a,b] [--iters N] [--warmup N] [--batch N] [--size N]
          [--features N] [--steps N] [--threads N] [--conv-reps N] [--wait-quiet [--wait-quiet-max S]] [--cpu-time]
          [--out DIR | --no-write]   (see the head of scripts/bench.ts)`,
   {
-    flags: ['--torch', '--compare-wasm', '--no-convs', '--no-full-image', '--wait-quiet', '--cpu-time', '--no-write'],
+    flags: ['--torch', '--compare-wasm', '--no-convs', '--no-full-image', '--no-models', '--wait-quiet', '--cpu-time', '--no-write'],
     numbers: ['--iters', '--warmup', '--batch', '--size', '--features', '--steps', '--threads', '--conv-reps', '--wait-quiet-max'],
-    strings: ['--out'],
+    strings: ['--out', '--models'],
   },
 );
 const cfg: RimBenchConfig = {
@@ -166,6 +169,11 @@ function markdown(host: string): string {
     out.push('', 'Full-size inference (one image, T forward steps, output read back; the wasm heap never shrinks, so its size after a case is the peak of the run so far):', '', '| case | engine | threads | forward (ms) | wasm heap before → after (MB) |', '|---|---|---:|---:|---:|');
     for (const l of full) out.push(`| ${String(l.case).slice(11)} | ${l.engine ?? l.backend} | ${l.threads} | ${l.forward_ms} | ${l.heap_mb_before ?? '–'} → ${l.heap_mb_peak ?? '–'} |`);
   }
+  const models = lines.filter((l) => String(l.case).startsWith('model '));
+  if (models.length) {
+    out.push('', 'The training step of every model configuration at its real size (one batch as training draws it; `configs/<name>.json`):', '', '| config | model | task | parameters | batch | training step (ms) |', '|---|---|---|---:|---|---:|');
+    for (const l of models) out.push(`| ${l.config} | ${l.kind} | ${l.task} | ${l.params} | ${l.batch} × ${l.patch} | ${l.train_step_ms} |`);
+  }
   if (convs.length) {
     out.push('', 'Convolutions, x = [B, S, S, c_in], \'same\', ms per call (median):', '', '| conv | engine | threads | fwd | dx | dW | per cell step |', '|---|---|---:|---:|---:|---:|---:|');
     for (const l of convs) out.push(`| ${String(l.case).slice(5)} | ${l.engine ?? l.backend} | ${l.threads} | ${l.fwd_ms} | ${l.dx_ms} | ${l.dW_ms} | ${l.per_cell_step} |`);
@@ -257,6 +265,20 @@ async function main(): Promise<void> {
         emit({ case: 'full image twin 392x392', backend: 'torch', native: false, threads: t.threads, batch: 1, height: 392, width: 392, features: cfg.features, steps: cfg.steps, forward_ms: round1(t.forward_ms), train_step_ms: round1(t.train_step_ms), params: t.params, engine: t.framework, note: 'square: the pixel count of 480x320 (denoising network, no SR operator)' });
       } catch (err) {
         process.stderr.write(`bench: torch twin at full size failed: ${(err as Error).message.split('\n')[0]}\n`);
+      }
+    }
+  }
+
+  if (!args.flag('--no-models')) {
+    const only = args.str('--models')?.split(',').map((m) => m.trim()).filter(Boolean);
+    for (const file of configFiles(only)) {
+      const name = path.basename(file, '.json');
+      quiet(`the training step of ${name}`);
+      try {
+        const t = await timeConfigStep(file, { iters: Math.min(iters, 3), warmup: 1, clock });
+        emit({ case: `model ${name}`, ...main, ...t, train_step_ms: round1(t.train_step_ms), statistic: `${t.statistic}${cpuTime ? ', CPU time' : ''}` });
+      } catch (err) {
+        process.stderr.write(`bench: ${name}: ${(err as Error).message.split('\n')[0]}\n`);
       }
     }
   }

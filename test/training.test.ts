@@ -21,6 +21,7 @@ import {
   trainLearnedSolver,
   TrainingDivergedError,
   trainStep,
+  withMemoryHint,
 } from '../lib/training';
 import { syntheticImages } from './helpers/images';
 
@@ -151,6 +152,13 @@ describe('training', function () {
       optimizer.dispose();
       rim.dispose();
     });
+  });
+
+  it('an out-of-memory trap in a training step becomes an error naming the sizes to reduce; other errors pass through', () => {
+    const config = resolveTrainConfig(tinyConfig('oom'));
+    assert.throws(() => withMemoryHint(() => { throw new RangeError('memory access out of bounds'); }, config), /train config oom: one training step ran out of the engine's memory .*data\.batchSize 2 × data\.patchSize 8² × model\.steps 2/);
+    assert.throws(() => withMemoryHint(() => { throw new Error('shapes differ'); }, config), /^Error: shapes differ$/);
+    assert.equal(withMemoryHint(() => 3, config), 3);
   });
 
   describe('trainLearnedSolver', () => {

@@ -99,6 +99,28 @@ export interface TrainResult {
   engine: string;
 }
 
+/**
+ * Runs a training step and turns the wasm backend's out-of-memory traps (a step whose activations
+ * outgrow the wasm heap: "memory access out of bounds", "Cannot enlarge memory") into an error
+ * that names the sizes to reduce.
+ */
+export function withMemoryHint<T>(fn: () => T, config: TrainConfig): T {
+  try {
+    return fn();
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    if (/memory access out of bounds|Cannot enlarge memory|Out of memory|Array buffer allocation failed/i.test(message)) {
+      const steps = (config.model as { steps?: number }).steps;
+      throw new Error(
+        `train config ${config.name}: one training step ran out of the engine's memory (${message}); the step keeps every activation of ` +
+          `data.batchSize ${config.data.batchSize} × data.patchSize ${config.data.patchSize}² × model.steps ${steps ?? '?'} for its gradients: reduce one of them ` +
+          '(the wasm backend\'s heap cannot grow past its compiled maximum)',
+      );
+    }
+    throw err;
+  }
+}
+
 /** Training stopped on a non-finite loss or gradient; names the step, the batch and the last good checkpoint. */
 export class TrainingDivergedError extends Error {
   constructor(
@@ -280,7 +302,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       let normValue: number;
       try {
         groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step), context);
-        const r = trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights });
+        const r = withMemoryHint(() => trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights }), config);
         lossValue = r.loss;
         normValue = r.gradNorm;
         if (!r.applied) {
