@@ -30,7 +30,14 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
   const validated = entries.filter((e) => e.valPsnr !== undefined);
   if (validated.length) {
     fig.data.push({ type: 'scatter', mode: 'lines+markers', name: 'validation PSNR (dB)', x: validated.map((e) => e.step), y: validated.map((e) => e.valPsnr), yaxis: 'y2' });
-    fig.layout = { ...(fig.layout ?? {}), title: { text: `Training loss and validation PSNR: ${title}` }, yaxis2: { title: { text: 'validation PSNR (dB)' }, overlaying: 'y', side: 'right', showgrid: false } };
+    // The legend goes below the plot: at its default place (right of the plot) it covers the right axis's tick labels.
+    fig.layout = {
+      ...(fig.layout ?? {}),
+      title: { text: `Training loss and validation PSNR: ${title}` },
+      yaxis2: { title: { text: 'validation PSNR (dB)' }, overlaying: 'y', side: 'right', showgrid: false, automargin: true },
+      legend: { orientation: 'h', x: 0, y: -0.26, yanchor: 'top' },
+      margin: { b: 120 },
+    };
   }
   return fig;
 }
