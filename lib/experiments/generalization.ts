@@ -7,11 +7,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../util/atomic';
 import { Figure } from '../report/figures';
-import { csvField, parseCsv, ResultRow, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
+import { csvField, parseCsv, ResultRow, rowCsvFields, rowFromCsvFields, TABLE_COLUMNS, tableToMarkdown, tablesDir, validateRows } from '../report/tables';
 
 /** A results row with the distribution shift it measures ('none' for in-distribution references). */
 export interface ShiftRow extends ResultRow {
   shift: string;
+}
+
+/**
+ * Validates rows shift by shift (a row such as bicubic may stand under several shifts, so
+ * duplicates are only errors within one shift); names `what` and the shift on an error.
+ */
+function validateByShift(rows: readonly ShiftRow[], what: string): { shift: string; rows: ResultRow[] }[] {
+  const shifts = [...new Set(rows.map((r) => r.shift))];
+  return shifts.map((s) => ({ shift: s, rows: validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `${what} shift "${s}"`) }));
 }
 
 /**
@@ -25,11 +34,10 @@ export function saveShiftTable(rows: readonly ShiftRow[], name: string, options:
   rows.forEach((r, i) => {
     if (typeof r.shift !== 'string' || r.shift.trim() === '') throw new Error(`saveShiftTable("${name}"): row ${i} (method "${r.method}") has no shift`);
   });
-  const shifts = [...new Set(rows.map((r) => r.shift))];
-  const byShift = shifts.map((s) => ({ shift: s, rows: validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `saveShiftTable("${name}") shift "${s}"`) }));
+  const byShift = validateByShift(rows, `saveShiftTable("${name}")`);
   const lines = [[...TABLE_COLUMNS, 'shift', 'params'].join(',')];
   for (const { shift, rows: valid } of byShift) {
-    for (const r of valid) lines.push([...TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c]))), csvField(shift), csvField(r.params ?? '')].join(','));
+    for (const r of valid) lines.push([...rowCsvFields(r), csvField(shift), csvField(r.params ?? '')].join(','));
   }
   const dir = options.dir ?? tablesDir();
   const csv = path.join(dir, `${name}.csv`);
@@ -55,17 +63,10 @@ export function readShiftTable(name: string, options: { dir?: string } = {}): Sh
   if (!header || (header.join(',') !== expected.join(',') && header.join(',') !== legacy.join(','))) throw new Error(`${file}: header is "${header?.join(',')}", expected "${expected.join(',')}"`);
   const rows: ShiftRow[] = records.map((rec, i) => {
     if (rec.length !== header.length) throw new Error(`${file}: line ${i + 2} has ${rec.length} fields, expected ${header.length}`);
-    const num = (v: string, col: string): number | null => {
-      if (v.trim() === '') return null;
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new Error(`${file}: line ${i + 2}: column "${col}" is not a number: ${JSON.stringify(v)}`);
-      return n;
-    };
-    const [task, dataset, setting, method, psnr, ssim, source, shift, params] = rec;
-    return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source, shift, ...(params ? { params } : {}) };
+    const [shift, params] = rec.slice(TABLE_COLUMNS.length);
+    return { ...rowFromCsvFields(rec, `${file}: line ${i + 2}`), shift, ...(params ? { params } : {}) };
   });
-  // The same checks as when saving: per shift (a row such as bicubic may appear under several shifts).
-  for (const s of new Set(rows.map((r) => r.shift))) validateRows(rows.filter((r) => r.shift === s).map(({ shift: _s, ...r }) => r), `${file} shift "${s}"`);
+  validateByShift(rows, file); // the same checks as when saving
   return rows;
 }
 

@@ -8,7 +8,7 @@
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { mean } from '../metrics/mean';
-import { frechetDistance } from '../metrics/frechet';
+import { frechetDistanceOfStats, gaussianStats } from '../metrics/frechet';
 import { ConfusionMatrix } from '../metrics/segmentation';
 import { SegmenterLike } from '../operators/segmentation';
 import { progress } from '../report/progress';
@@ -183,6 +183,7 @@ export function evaluateSemantic(
     }
     bar?.tick(p.name);
   });
+  const realStats = options.fd && realFeatures.length >= 2 ? gaussianStats(realFeatures, 'real images') : undefined; // once, for every method
   return results.map((r) => ({
     method: r.method,
     psnr: mean(r.psnrs),
@@ -190,7 +191,7 @@ export function evaluateSemantic(
     miou: Object.fromEntries(names.map((n) => [n, r.cms[n].meanIou()])),
     iou: Object.fromEntries(names.map((n) => [n, r.cms[n].iou()])),
     pixelAccuracy: Object.fromEntries(names.map((n) => [n, r.cms[n].pixelAccuracy()])),
-    ...(options.fd && r.features.length >= 2 ? { fd: frechetDistance(r.features, realFeatures) } : {}),
+    ...(realStats && r.features.length >= 2 ? { fd: frechetDistanceOfStats(gaussianStats(r.features, r.method), realStats) } : {}),
     curve: r.curvePsnr.length
       ? { psnr: r.curvePsnr.map(mean), ce: r.curveCe.map(mean), miou: Object.fromEntries(names.map((n) => [n, r.curveCms.map((c) => c[n].meanIou())])) }
       : undefined,

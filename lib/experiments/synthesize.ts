@@ -86,9 +86,8 @@ export async function synthesizeFolder(
       const { output, steps } = method.synthesize(y, task, false);
       tf.dispose(steps ?? []);
       try {
-        const one = new ConfusionMatrix(task.classes, task.ignoreLabel);
-        addPredictions(task.segmenter, output, y, one);
-        addPredictions(task.segmenter, output, y, cm);
+        const one = addPredictions(task.segmenter, output, y, new ConfusionMatrix(task.classes, task.ignoreLabel)); // φ runs once per image
+        cm.merge(one);
         const file = path.join(outDir, m.file);
         await writeImage(output, file);
         written.push(file);

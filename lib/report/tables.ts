@@ -134,6 +134,27 @@ export function csvField(v: string): string {
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+/** The seven core columns of a row as CSV fields (quoted where needed; an empty field for a missing metric). */
+export function rowCsvFields(r: ResultRow): string[] {
+  return TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c])));
+}
+
+/**
+ * A row from the seven core fields of a parsed CSV record (metrics parsed, not yet validated).
+ * @param where the file and line for errors, e.g. `results/tables/x.csv: line 3`
+ * @throws naming `where` and the column when a metric is not a number
+ */
+export function rowFromCsvFields(fields: readonly string[], where: string): ResultRow {
+  const num = (s: string, col: string): number | null => {
+    if (s.trim() === '') return null;
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new Error(`${where}: column "${col}" is not a number: ${JSON.stringify(s)}`);
+    return v;
+  };
+  const [task, dataset, setting, method, psnr, ssim, source] = fields;
+  return { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source };
+}
+
 /**
  * Long-form CSV text: header `task,dataset,setting,method,psnr,ssim,source,params`, rows in the
  * given order, an empty cell for a missing metric or no params.
@@ -141,10 +162,7 @@ export function csvField(v: string): string {
 export function tableToCsv(rows: readonly ResultRow[]): string {
   const valid = validateRows(rows);
   const lines = [[...TABLE_COLUMNS, PARAMS_COLUMN].join(',')];
-  for (const r of valid) {
-    const core = TABLE_COLUMNS.map((c) => (c === 'psnr' || c === 'ssim' ? (r[c] === null ? '' : String(r[c])) : csvField(r[c])));
-    lines.push([...core, csvField(r.params ?? '')].join(','));
-  }
+  for (const r of valid) lines.push([...rowCsvFields(r), csvField(r.params ?? '')].join(','));
   return lines.join('\n') + '\n';
 }
 
@@ -208,14 +226,8 @@ export function csvToTable(text: string, what = 'csv'): ResultRow[] {
     if (rec.length !== width) {
       throw new Error(`${what}: line ${i + 2} has ${rec.length} fields, expected ${width}`);
     }
-    const num = (s: string, col: string): number | null => {
-      if (s.trim() === '') return null;
-      const v = Number(s);
-      if (!Number.isFinite(v)) throw new Error(`${what}: line ${i + 2}: column "${col}" is not a number: ${JSON.stringify(s)}`);
-      return v;
-    };
-    const [task, dataset, setting, method, psnr, ssim, source, params] = rec;
-    const row: ResultRow = { task, dataset, setting, method, psnr: num(psnr, 'psnr'), ssim: num(ssim, 'ssim'), source };
+    const row = rowFromCsvFields(rec, `${what}: line ${i + 2}`);
+    const params = rec[TABLE_COLUMNS.length];
     if (params) row.params = params;
     return row;
   });

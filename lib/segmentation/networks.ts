@@ -14,6 +14,7 @@
 import { tf } from '../engine/tf';
 import { Conv2d } from '../solvers/learned/conv';
 import { NamedTensor, ParamOwner, ParamSet } from '../solvers/learned/params';
+import { stripUndefined } from '../util/objects';
 import { CAMVID_NUM_CLASSES } from './camvid';
 
 /** Activation of the hidden layers. */
@@ -94,10 +95,6 @@ export function resolveSegmenterConfig(c: SegmenterConfigInput): SegmenterConfig
   if (c.kind === 'unet') return { kind: 'unet', width: 16, levels: 3, bottleneckDilation: 2, pool: 'avg', activation: 'relu', seed: 0, ...stripUndefined(c) } as UNetConfig;
   if (c.kind === 'dilated') return { kind: 'dilated', width: 32, dilations: [1, 2, 4, 8, 16, 1], activation: 'relu', seed: 1, ...stripUndefined(c) } as DilatedConfig;
   throw new Error(`segmenter: unknown kind ${JSON.stringify((c as { kind: unknown }).kind)}; expected 'unet' or 'dilated'`);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function activate(x: tf.Tensor4D, a: SegActivation): tf.Tensor4D {
@@ -264,10 +261,8 @@ export class DilatedSegmenter extends SegmenterBase {
     checkInput(x, 'DilatedSegmenter');
     return tf.tidy(() => {
       const [b, h, w] = x.shape;
-      const H = h + ((4 - (h % 4)) % 4);
-      const W = w + ((4 - (w % 4)) % 4);
-      const coarse = this.head.apply(this.trunk(x)); // [b, H/4, W/4, 11]
-      const out = tf.image.resizeBilinear(coarse, [H, W], false, true) as tf.Tensor4D; // [b, H, W, 11]
+      const coarse = this.head.apply(this.trunk(x)); // [b, H/4, W/4, 11] (H, W: the input padded to multiples of 4)
+      const out = tf.image.resizeBilinear(coarse, [4 * coarse.shape[1], 4 * coarse.shape[2]], false, true) as tf.Tensor4D; // [b, H, W, 11]
       return out.shape[1] === h && out.shape[2] === w ? out : tf.slice(out, [0, 0, 0, 0], [b, h, w, CAMVID_NUM_CLASSES]);
     });
   }

@@ -10,3 +10,4 @@
 export * from './rng';
 export * from './atomic';
 export * from './checksums';
+export * from './objects';

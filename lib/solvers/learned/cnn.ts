@@ -6,7 +6,9 @@
  * output, repeated for every step asked), so it trains with the same loop, batches and loss.
  */
 import { tf } from '../../engine/tf';
+import { sameShape } from '../../operators/linear';
 import { Problem } from '../../tasks/problem';
+import { stripUndefined } from '../../util/objects';
 import { Conv2d } from './conv';
 import { ParamOwner, ParamSet } from './params';
 import { LearnedSolver, RunOptions } from './types';
@@ -31,8 +33,7 @@ export interface CnnConfig {
 
 /** Fills the defaults of a CNN configuration and checks it. */
 export function resolveCnnConfig(config: Partial<CnnConfig> = {}): CnnConfig {
-  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<CnnConfig>;
-  const out: CnnConfig = { kind: 'cnn', channels: 1, features: 32, depth: 15, steps: 1, seed: 0, ...defined } as CnnConfig;
+  const out: CnnConfig = { kind: 'cnn', channels: 1, features: 32, depth: 15, steps: 1, seed: 0, ...stripUndefined(config) } as CnnConfig;
   for (const key of ['channels', 'features', 'steps'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`CNN: ${key} must be a positive integer, got ${out[key]}`);
   }
@@ -82,8 +83,7 @@ export class Cnn extends ParamOwner implements LearnedSolver {
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`CNN.run: steps must be a positive integer, got ${steps}`);
     let x0 = options.x0;
     if (!x0) {
-      const s = problem.likelihood.operator.outputShape(y.shape);
-      if (s.length !== y.shape.length || s.some((d, i) => d !== y.shape[i])) throw new Error(`CNN.run: the operator ${problem.likelihood.operator.name} does not map y's shape to itself; give x0 (e.g. the bicubic upsampling)`);
+      if (!sameShape(problem.likelihood.operator.outputShape(y.shape), y.shape)) throw new Error(`CNN.run: the operator ${problem.likelihood.operator.name} does not map y's shape to itself; give x0 (e.g. the bicubic upsampling)`);
       x0 = y;
     }
     const x = this.restore(x0);

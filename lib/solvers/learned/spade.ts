@@ -6,6 +6,7 @@
  */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
+import { stripUndefined } from '../../util/objects';
 import { Conv2d } from './conv';
 import { ParamOwner, ParamSet } from './params';
 import { LearnedSolver, RunOptions } from './types';
@@ -39,10 +40,6 @@ export function resolveSpadeConfig(config: Partial<SpadeConfig> = {}): SpadeConf
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`SPADE: ${key} must be a positive integer, got ${out[key]}`);
   }
   return out;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Parameter-free instance normalisation over each image's spatial positions, per channel. */
