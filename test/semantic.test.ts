@@ -136,6 +136,9 @@ describe('semantic synthesis (evaluation task and classical inversion)', () => {
       assert.ok(scores[2].curve!.ce.every((c) => Number.isFinite(c) && c > 0));
       assert.ok(scores.every((s) => s.examples.length === 1 && Number.isFinite(s.psnr) && Number.isFinite(s.fd!) && s.fd! >= 0));
       scores.forEach((s) => tf.dispose(s.examples));
+      const lbfgs = evaluateSemantic(task, [semanticTvMethod({ lambda: 1e-3, iterations: 8, solver: 'lbfgs' })], pairs, { 'φ': phi, "φ'": phiPrime }, { keepExamples: 0, progress: false });
+      assert.match(lbfgs[0].method, /^TV inversion through φ, L-BFGS \(λ=0\.001, 8 it\)$/);
+      assert.ok(lbfgs[0].miou['φ'] > scores[0].miou['φ'], 'L-BFGS through φ raises φ\'s mIoU too');
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-semtab-'));
       const rows = [

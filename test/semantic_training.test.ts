@@ -9,10 +9,10 @@ import { createSegmenter, hasCamVid, saveSegmenter } from '../lib/segmentation';
 import { resolveTask, semanticSynthesisTrainingTask, stackedMeanColors, stackLabels } from '../lib/tasks';
 import { disposeGroups } from '../lib/tasks/types';
 import { trainLearnedSolver } from '../lib/training';
-import { loadLearnedSolver, saveLearnedSolver, Spade } from '../lib/solvers/learned';
+import { Lgd, loadLearnedSolver, Rim, saveLearnedSolver, Spade } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
-import { gaussianLikelihood } from '../lib/likelihoods';
-import { identity } from '../lib/operators';
+import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
+import { identity, segmentationOperator } from '../lib/operators';
 
 /** Synthetic RGB images with blocky label maps (classes 0..3 and some ignored pixels), stacked. */
 function stackedImages(n: number, size: number): RawImage[] {
@@ -78,6 +78,54 @@ describe('semantic synthesis training task', function () {
     assert.equal(result.solver.config.channels, 3);
     assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0), JSON.stringify(result.log));
     result.solver.dispose();
+  });
+
+  it('the no-gradient ablations (RIM and LGD) see y as a one-hot label map (measurementChannels = 11) and train through the same task', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sem-nograd-'));
+    const images = stackedImages(3, 20);
+    for (const model of [
+      { kind: 'rim' as const, features: 4, steps: 2, useGradient: false, measurementChannels: 11 },
+      { kind: 'lgd' as const, features: 4, memory: 2, steps: 2, useGradient: false, measurementChannels: 11 },
+    ]) {
+      const result = await trainLearnedSolver(
+        { name: `${model.kind}_sem_nograd_tiny`, model, task: { kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') }, data: { patchSize: 12, batchSize: 2 }, steps: 2, checkpointEvery: 1 },
+        { images, runDir: path.join(runDir, model.kind), exportDir: false, log: () => undefined },
+      );
+      assert.equal((result.solver.config as { measurementChannels?: number }).measurementChannels, 11);
+      assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0), JSON.stringify(result.log));
+      // The one-hot makes the input wider than [x, g]: 8 more input channels in the first conv.
+      const withGradient = model.kind === 'rim' ? new Rim({ channels: 3, features: 4, steps: 2 }) : new Lgd({ channels: 3, features: 4, memory: 2, steps: 2 });
+      const firstKernel = model.kind === 'rim' ? 5 * 5 : 3 * 3;
+      assert.equal(result.solver.paramCount() - withGradient.paramCount(), 8 * firstKernel * 4);
+      withGradient.dispose();
+      result.solver.dispose();
+    }
+  });
+
+  it("the categorical likelihood's view of y on the image grid is its one-hot (ignored pixels all zero); a solver built for other channels says so", () => {
+    const op = segmentationOperator({ classes: 4, logits: (x: tf.Tensor4D) => tf.tile(tf.mean(x, 3, true), [1, 1, 1, 4]) as tf.Tensor4D }, { name: 'toy' });
+    const lik = categoricalLikelihood(op, { ignoreLabel: 11 });
+    const y = tf.tensor4d([0, 3, 11, 1], [1, 2, 2, 1]);
+    const before = tf.memory().numTensors;
+    const onehot = lik.measurementOnImageGrid!(y, [1, 2, 2, 3]);
+    assert.deepEqual(onehot.shape, [1, 2, 2, 4]);
+    assert.deepEqual(Array.from(onehot.dataSync()), [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0]);
+    onehot.dispose();
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    assert.throws(() => lik.measurementOnImageGrid!(tf.tensor4d([0, 5, 1, 1], [1, 2, 2, 1]), [1, 2, 2, 3]), /label 5 at image 0, row 0, column 1/);
+    assert.throws(() => lik.measurementOnImageGrid!(y, [1, 3, 2, 3]), /y is \[1, 2, 2, 1\], expected \[1, 3, 2, 1\]/);
+    const problem = createProblem({ likelihood: lik, y });
+    const x0 = tf.fill([1, 2, 2, 3], 0.5) as tf.Tensor4D;
+    const rim = new Rim({ channels: 3, features: 4, steps: 2, useGradient: false }); // measurementChannels absent: 3
+    const n = tf.memory().numTensors;
+    assert.throws(() => rim.run(y, problem, { x0 }), /y on the image grid has 4 channel\(s\), the no-gradient RIM was built for 3 \(measurementChannels\)/);
+    assert.equal(tf.memory().numTensors, n, 'tensors leaked on the error');
+    const lgd = new Lgd({ channels: 3, features: 4, memory: 2, steps: 2, useGradient: false, measurementChannels: 4 });
+    const xs = lgd.run(y, problem, { x0 });
+    assert.deepEqual(xs[1].shape, [1, 2, 2, 3]);
+    tf.dispose(xs);
+    [rim, lgd].forEach((s) => s.dispose());
+    tf.dispose([x0, y]);
   });
 
   it('the SPADE-style generator (the data-driven baseline) trains on the same task and batches, and saves/loads', async () => {

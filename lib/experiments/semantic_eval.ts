@@ -28,15 +28,18 @@ export interface SemanticMethod {
 }
 
 /**
- * The classical MAP inversion as a method: TV + projected gradient descent through φ.
+ * The classical MAP inversion as a method: TV + projected gradient descent through φ (default),
+ * or the library's L-BFGS (`solver: 'lbfgs'`, output clipped to [0, 1]).
  * @example
  * semanticTvMethod({ lambda: 0.02, iterations: 100 });
+ * semanticTvMethod({ lambda: 0.02, iterations: 100, solver: 'lbfgs' });
  */
-export function semanticTvMethod(options: { lambda: number; iterations: number; name?: string }): SemanticMethod {
+export function semanticTvMethod(options: { lambda: number; iterations: number; name?: string; solver?: 'gd' | 'lbfgs' }): SemanticMethod {
+  const solver = options.solver ?? 'gd';
   return {
-    name: options.name ?? `TV inversion through φ (λ=${options.lambda}, ${options.iterations} it)`,
+    name: options.name ?? `TV inversion through φ${solver === 'lbfgs' ? ', L-BFGS' : ''} (λ=${options.lambda}, ${options.iterations} it)`,
     synthesize(y, task) {
-      const r = semanticInversion(task, y, { lambda: options.lambda, iterations: options.iterations, tol: 0 });
+      const r = semanticInversion(task, y, { lambda: options.lambda, iterations: options.iterations, tol: 0, solver });
       const output = to8bit(r.x);
       r.x.dispose();
       return { output };

@@ -130,6 +130,16 @@ export function categoricalLikelihood(operator: Operator, options: CategoricalOp
       return tf.sub(tf.mul(tf.softmax(z), tf.sum(t, 3, true)), t) as tf.Tensor4D; // w (p − onehot) on labelled pixels
     },
     weight: () => tf.scalar(0.5 * maxWeight),
+    // The no-gradient ablation's view of y: the one-hot label map (ignored pixels all zero, unweighted).
+    measurementOnImageGrid: (y, zShape) => {
+      const K = zShape[3];
+      checkLabelMap(name, y, K, ignoreLabel);
+      const [b, h, w] = y.shape;
+      const labels = tf.reshape(tf.cast(y, 'int32'), [b, h, w]);
+      const mask = tf.cast(tf.notEqual(labels, ignoreLabel), 'float32');
+      const index = tf.where(tf.notEqual(labels, ignoreLabel), labels, tf.zerosLike(labels));
+      return tf.mul(tf.cast(tf.oneHot(index, K), 'float32'), tf.expandDims(mask, 3)) as tf.Tensor4D;
+    },
     sample: (z, seed) => {
       const u = tf.randomUniform(z.shape, 1e-7, 1 - 1e-7, 'float32', tfjsSeed(seed));
       const gumbel = tf.neg(tf.log(tf.neg(tf.log(u))));

@@ -4,7 +4,9 @@
  * (shape checks, per-image sums, the pull-back of `∂L/∂z` through the operator, seeded sampling
  * that is reproducible for every seed, 0 included: {@link normalNoise}).
  */
+import { sameShape } from '../engine/shapes';
 import { tf } from '../engine/tf';
+import { formatShape } from '../operators/linear';
 import { isLinear, Operator } from '../operators/types';
 import { normalNoise } from './noise';
 import { checkMeasurement } from './shapes';
@@ -30,6 +32,8 @@ export interface NoiseModel {
   sample?(z: tf.Tensor4D, seed: number): tf.Tensor4D;
   /** The measurement's shape for `z`'s shape when it is not z's shape (e.g. one label per pixel for per-class logits). */
   measurementShape?(zShape: readonly number[]): number[];
+  /** `y` as channels on the image grid, given `z`'s shape (see {@link Likelihood.measurementOnImageGrid}). */
+  measurementOnImageGrid?(y: tf.Tensor4D, zShape: readonly number[]): tf.Tensor4D;
 }
 
 /**
@@ -72,5 +76,14 @@ export function defineLikelihood(model: NoiseModel): Likelihood {
     },
   };
   if (shapeOf) likelihood.measurementShape = (xShape) => shapeOf(operator.outputShape(xShape));
+  const onGrid = model.measurementOnImageGrid;
+  if (onGrid) {
+    likelihood.measurementOnImageGrid = (y, xShape) => {
+      const zShape = operator.outputShape(xShape);
+      const expected = shapeOf ? shapeOf(zShape) : zShape;
+      if (!sameShape(y.shape, expected)) throw new Error(`${name}: y is ${formatShape(y.shape)}, expected ${formatShape(expected)} for images ${formatShape(xShape)}`);
+      return tf.tidy(() => onGrid(y, zShape));
+    };
+  }
   return likelihood;
 }

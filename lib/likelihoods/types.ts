@@ -79,4 +79,13 @@ export interface Likelihood {
    * @param xShape the image shape `[b, h, w, c]`
    */
   measurementShape?(xShape: readonly number[]): number[];
+  /**
+   * The measurement as channels on the image grid, for learned solvers that see `y` instead of
+   * the gradient (the no-gradient ablation) when `y` is neither image-shaped nor `Aᵀ`-mappable;
+   * e.g. the categorical likelihood's one-hot label map `[b, h, w, K]` (ignored pixels all zero).
+   * @param y the measurement
+   * @param xShape the image shape `[b, h, w, c]`
+   * @returns a new tensor `[b, h, w, m]`
+   */
+  measurementOnImageGrid?(y: tf.Tensor4D, xShape: readonly number[]): tf.Tensor4D;
 }

@@ -101,11 +101,15 @@ export function fisherWeightOnImageGrid(likelihood: Likelihood, x: tf.Tensor4D):
 }
 
 /**
- * `y` brought to the image grid: `y` when shapes match, else `Aᵀy` for a linear operator.
- * The input that replaces the likelihood gradient in the "no gradient" ablation, so that the
- * network keeps exactly the same channels and parameters.
+ * `y` brought to the image grid: the likelihood's own view when it has one (the categorical
+ * likelihood's one-hot label map, `K` channels), else `y` when shapes match, else `Aᵀy` for a
+ * linear operator. The input that replaces the likelihood gradient in the "no gradient"
+ * ablation (with `y` or `Aᵀy` the network keeps exactly the same channels and parameters; a
+ * one-hot needs the solver's `measurementChannels`).
  */
 export function measurementOnImageGrid(problem: Problem, y: tf.Tensor4D, xShape: readonly number[]): tf.Tensor4D {
+  const own = problem.likelihood.measurementOnImageGrid;
+  if (own) return own(y, xShape);
   if (sameShape(y.shape, xShape)) return tf.clone(y);
   const A = problem.operator;
   if (isLinear(A)) return A.adjoint(y);

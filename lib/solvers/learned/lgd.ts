@@ -51,6 +51,12 @@ export interface LgdConfig {
   prior: { lambda: number; epsilon: number };
   /** Ablation: false replaces the data-term gradient by y (or Aᵀy), same parameter count. */
   useGradient: boolean;
+  /**
+   * Channels of y on the image grid seen instead of the data-term gradient when `useGradient` is
+   * false (absent: `channels`; e.g. 11 for a one-hot CamVid label map). Kept absent unless given,
+   * so that the configurations (and resume keys) of earlier runs are unchanged.
+   */
+  measurementChannels?: number;
   /** Ablation: false replaces the prior gradient by zeros, same parameter count. */
   usePriorGradient: boolean;
   /** Ablation: false resets the memory to zero at every step. */
@@ -79,6 +85,7 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     prior: { lambda: 1, epsilon: 0.01, ...(config.prior ?? {}) },
     useGradient: config.useGradient ?? true,
+    ...(config.measurementChannels !== undefined ? { measurementChannels: config.measurementChannels } : {}),
     usePriorGradient: config.usePriorGradient ?? true,
     useState: config.useState ?? true,
     seed: config.seed ?? 0,
@@ -93,6 +100,8 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   for (const key of ['steps', 'memory', 'features'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGD: ${key} must be a positive integer, got ${out[key]}`);
   }
+  const m = out.measurementChannels;
+  if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`LGD: measurementChannels must be a positive integer, got ${m}`);
   if (!Number.isInteger(out.blocks) || out.blocks < 0) throw new Error(`LGD: blocks must be an integer >= 0, got ${out.blocks}`);
   return out;
 }
@@ -102,8 +111,8 @@ class LgdResNet {
   private readonly head: Conv2d;
   private readonly blocks: [Conv2d, Conv2d][];
   private readonly tail: Conv2d;
-  constructor(params: ParamSet, prefix: string, c: number, memory: number, features: number, blocks: number) {
-    this.head = new Conv2d(params, `${prefix}head`, { inChannels: 3 * c + memory, outChannels: features, kernel: 3 });
+  constructor(params: ParamSet, prefix: string, c: number, memory: number, features: number, blocks: number, inChannels = 3 * c + memory) {
+    this.head = new Conv2d(params, `${prefix}head`, { inChannels, outChannels: features, kernel: 3 });
     this.blocks = Array.from({ length: blocks }, (_, b) => [
       new Conv2d(params, `${prefix}block${b}/conv1`, { inChannels: features, outChannels: features, kernel: 3 }),
       new Conv2d(params, `${prefix}block${b}/conv2`, { inChannels: features, outChannels: features, kernel: 3 }),
@@ -122,9 +131,9 @@ class LgdResNet {
 /** The per-step network: 3×3 convs `[x, s, ∇data, ∇prior] → F → F → c + memory`, relu between. */
 class LgdNet {
   private readonly convs: Conv2d[];
-  constructor(params: ParamSet, prefix: string, c: number, memory: number, features: number) {
+  constructor(params: ParamSet, prefix: string, c: number, memory: number, features: number, inChannels = 3 * c + memory) {
     this.convs = [
-      new Conv2d(params, `${prefix}conv1`, { inChannels: 3 * c + memory, outChannels: features, kernel: 3 }),
+      new Conv2d(params, `${prefix}conv1`, { inChannels, outChannels: features, kernel: 3 }),
       new Conv2d(params, `${prefix}conv2`, { inChannels: features, outChannels: features, kernel: 3 }),
       new Conv2d(params, `${prefix}conv3`, { inChannels: features, outChannels: c + memory, kernel: 3 }),
     ];
@@ -169,8 +178,11 @@ export class Lgd extends ParamOwner implements LearnedSolver {
     this.config = resolved;
     const c = this.config;
     if (c.dataGradient === 'stabilised') this.epsilon = new Epsilon(this.params, c.epsilon);
+    const inChannels = 2 * c.channels + c.memory + (c.useGradient ? c.channels : c.measurementChannels ?? c.channels); // [x, s, data, prior]
     const make = (prefix: string) =>
-      c.blocks > 0 ? new LgdResNet(this.params, prefix, c.channels, c.memory, c.features, c.blocks) : new LgdNet(this.params, prefix, c.channels, c.memory, c.features);
+      c.blocks > 0
+        ? new LgdResNet(this.params, prefix, c.channels, c.memory, c.features, c.blocks, inChannels)
+        : new LgdNet(this.params, prefix, c.channels, c.memory, c.features, inChannels);
     this.nets = c.sharedWeights ? [make('net/')] : Array.from({ length: c.steps }, (_, t) => make(`step${t}/net/`));
     this.defaultPrior = totalVariation(c.prior);
   }
@@ -190,7 +202,12 @@ export class Lgd extends ParamOwner implements LearnedSolver {
     let substitute: tf.Tensor4D | null = null;
     try {
       if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape);
+      const m = c.measurementChannels ?? c.channels;
+      if (substitute && substitute.shape[3] !== m) {
+        throw new Error(`LGD.run: y on the image grid has ${substitute.shape[3]} channel(s), the no-gradient LGD was built for ${m} (measurementChannels)`);
+      }
     } catch (err) {
+      substitute?.dispose();
       x.dispose();
       throw err;
     }
@@ -207,7 +224,7 @@ export class Lgd extends ParamOwner implements LearnedSolver {
               : normalisedDataGradient(problem.likelihood, x, y)); // [b, h, w, c]
           const priorGrad = c.usePriorGradient ? prior.grad(x) : tf.zerosLike(x); // [b, h, w, c]
           const s = c.useState ? memory : tf.zerosLike(memory); // [b, h, w, m]
-          const input = tf.concat([x, s, dataGrad, priorGrad], 3) as tf.Tensor4D; // [b, h, w, 3c + m]
+          const input = tf.concat([x, s, dataGrad, priorGrad], 3) as tf.Tensor4D; // [b, h, w, 3c + m] (data: y's channels without the gradient)
           const o = net.apply(input); // [b, h, w, c + m]
           const [dx, ds] = tf.split(o, [c.channels, c.memory], 3);
           return { x: tf.add(x, dx) as tf.Tensor4D, memory: tf.relu(ds) as tf.Tensor4D };

@@ -36,6 +36,12 @@ export interface RimConfig {
   epsilon: EpsilonConfig;
   /** Ablation: false replaces the gradient channels by y (or Aᵀy), same parameter count. */
   useGradient: boolean;
+  /**
+   * Channels of y on the image grid seen instead of the gradient when `useGradient` is false
+   * (absent: `channels`; e.g. 11 for a one-hot CamVid label map). Unused with the gradient. Kept
+   * absent unless given, so that the configurations (and resume keys) of earlier runs are unchanged.
+   */
+  measurementChannels?: number;
   /** Ablation: false resets the hidden state to zero at every step. */
   useState: boolean;
   /** Shared weights across steps (default true, the RIM); false: one cell per step. */
@@ -58,6 +64,7 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
     link: config.link ?? 'identity',
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     useGradient: config.useGradient ?? true,
+    ...(config.measurementChannels !== undefined ? { measurementChannels: config.measurementChannels } : {}),
     useState: config.useState ?? true,
     sharedWeights: config.sharedWeights ?? true,
     seed: config.seed ?? 0,
@@ -69,6 +76,8 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
   for (const key of ['steps', 'features', 'hidden', 'gruKernel'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`RIM: ${key} must be a positive integer, got ${out[key]}`);
   }
+  const m = out.measurementChannels;
+  if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`RIM: measurementChannels must be a positive integer, got ${m}`);
   if (out.cell !== 'bench' && out.cell !== 'strided') throw new Error(`RIM: cell must be 'bench' or 'strided', got ${JSON.stringify(out.cell)}`);
   if (out.cell === 'bench' && out.hidden !== out.features) throw new Error('RIM: the bench cell has hidden = features; set features only');
   if (out.link !== 'identity' && out.link !== 'logistic') throw new Error(`RIM: link must be 'identity' or 'logistic', got ${JSON.stringify(out.link)}`);
@@ -108,10 +117,11 @@ export class Rim extends ParamOwner implements LearnedSolver {
     this.config = resolved;
     const c = this.config;
     this.epsilon = new Epsilon(this.params, c.epsilon);
+    const inChannels = c.channels + (c.useGradient ? c.channels : c.measurementChannels ?? c.channels); // [x, g] or [x, y on the grid]
     const makeCell = (prefix: string): RimCell =>
       c.cell === 'bench'
-        ? new BenchCell(this.params, prefix, c.channels, c.features)
-        : new StridedCell(this.params, prefix, c.channels, c.features, c.hidden, c.gruKernel);
+        ? new BenchCell(this.params, prefix, c.channels, c.features, inChannels)
+        : new StridedCell(this.params, prefix, c.channels, c.features, c.hidden, c.gruKernel, inChannels);
     this.cells = c.sharedWeights ? [makeCell('cell/')] : Array.from({ length: c.steps }, (_, t) => makeCell(`step${t}/cell/`));
   }
 
@@ -138,7 +148,12 @@ export class Rim extends ParamOwner implements LearnedSolver {
     let substitute: tf.Tensor4D | null = null;
     try {
       if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape);
+      const m = c.measurementChannels ?? c.channels;
+      if (substitute && substitute.shape[3] !== m) {
+        throw new Error(`RIM.run: y on the image grid has ${substitute.shape[3]} channel(s), the no-gradient RIM was built for ${m} (measurementChannels)`);
+      }
     } catch (err) {
+      substitute?.dispose();
       x.dispose();
       if (eta !== x) eta.dispose();
       throw err;
@@ -155,7 +170,7 @@ export class Rim extends ParamOwner implements LearnedSolver {
             g = stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
             if (logistic) g = tf.mul(g, tf.mul(x, tf.sub(1, x))) as tf.Tensor4D; // ∂/∂η = Ψ'(η) ∂/∂x
           }
-          const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c]
+          const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c] (c + m without the gradient)
           const { delta, state: next } = cell.step(input, c.useState ? state : null);
           const etaNext = tf.add(eta, delta) as tf.Tensor4D;
           const xNext = logistic ? (tf.sigmoid(etaNext) as tf.Tensor4D) : etaNext;

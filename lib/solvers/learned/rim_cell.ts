@@ -81,8 +81,8 @@ export class StridedCell implements RimCell {
   private readonly up: Conv2d;
   private readonly out: Conv2d;
 
-  constructor(params: ParamSet, prefix: string, channels: number, features: number, hidden: number, gruKernel: number) {
-    this.down = new Conv2d(params, `${prefix}down`, { inChannels: 2 * channels, outChannels: features, kernel: 3, stride: 2 });
+  constructor(params: ParamSet, prefix: string, channels: number, features: number, hidden: number, gruKernel: number, inChannels = 2 * channels) {
+    this.down = new Conv2d(params, `${prefix}down`, { inChannels, outChannels: features, kernel: 3, stride: 2 });
     this.gru = new ConvGRU(params, `${prefix}gru`, features, hidden, gruKernel);
     this.up = new Conv2d(params, `${prefix}up`, { inChannels: hidden, outChannels: features, kernel: 3, stride: 2, transposed: true });
     this.out = new Conv2d(params, `${prefix}out`, { inChannels: features, outChannels: channels, kernel: 3 });
