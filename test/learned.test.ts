@@ -307,6 +307,30 @@ describe('learned solvers', function () {
       });
     }
 
+    it("dataGradient 'rms' feeds a unit-scale direction: a gradient 1000× larger gives the same first step (the normalised one does not)", () => {
+      const x0 = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
+      const y = image([1, 8, 8, 1], 6);
+      const big = tf.mul(y, 1000) as tf.Tensor4D;
+      const lik = gaussianLikelihood(identity(), { sigma: 0.1 });
+      const first = (lgd: Lgd, target: tf.Tensor4D) => {
+        const xs = lgd.run(target, createProblem({ likelihood: lik, y: target }), { x0, steps: 1 });
+        const out = Array.from(xs[0].dataSync());
+        tf.dispose(xs);
+        return out;
+      };
+      const rms = new Lgd({ features: 4, steps: 2, dataGradient: 'rms' });
+      const normalised = new Lgd({ features: 4, steps: 2 });
+      const before = tf.memory().numTensors;
+      const [a, b] = [first(rms, y), first(rms, big)];
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5 * (1 + Math.abs(v)), `pixel ${i}: ${v} vs ${b[i]}`));
+      const [c, d] = [first(normalised, y), first(normalised, big)];
+      assert.ok(c.some((v, i) => Math.abs(v - d[i]) > 1e-2), 'the normalised gradient keeps the scale');
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      assert.throws(() => new Lgd({ dataGradient: 'unit' as never }), /dataGradient must be 'normalised', 'stabilised' or 'rms', got "unit"/);
+      [rms, normalised].forEach((l) => l.dispose());
+      tf.dispose([x0, y, big]);
+    });
+
     it("uses the problem's prior when it has one, and runs under downsampling", () => {
       const lgd = new Lgd({ features: 4, steps: 2 });
       const x = image([1, 8, 8, 1], 2);

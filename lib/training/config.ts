@@ -123,7 +123,7 @@ const lgdSchema = z
     memory: z.number().int().min(0).optional(),
     features: posInt.optional(),
     sharedWeights: z.boolean().optional(),
-    dataGradient: z.enum(['normalised', 'stabilised']).optional(),
+    dataGradient: z.enum(['normalised', 'stabilised', 'rms']).optional(),
     epsilon: epsilonSchema.optional(),
     prior: z.object({ lambda: z.number().min(0), epsilon: z.number().positive() }).strict().optional(),
     useGradient: z.boolean().optional(),

@@ -39,8 +39,11 @@ export interface LgdConfig {
    * `Aᵀ(Ax − y)/(σ² + ε)` with learned ε. (With relu layers and no bounded nonlinearity, LGD's
    * update is unbounded: at σ = 5/255 the stabilised gradient is ~700× the residual, and an
    * untrained 10-step LGD fed with it blows up to infinity. The normalised one keeps inputs O(1).)
+   * `'rms'`: `∇L` divided by its root mean square per image (+1e-8), a unit-scale direction for
+   * operators whose Jacobian is far from unit scale: through a segmenter `|∇L|` is ~10²–10³ per
+   * pixel, and the normalised gradient blows an untrained LGD up just the same.
    */
-  dataGradient: 'normalised' | 'stabilised';
+  dataGradient: 'normalised' | 'stabilised' | 'rms';
   /** ε of the `'stabilised'` data gradient (default learned, 1e-3; unused and not created otherwise). */
   epsilon: EpsilonConfig;
   /**
@@ -94,8 +97,8 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   const kind = (config as { kind?: string }).kind;
   if (kind !== undefined && kind !== 'lgd') throw new Error(`LGD: config.kind must be 'lgd', got ${JSON.stringify(kind)}`);
   if (out.channels !== 1 && out.channels !== 3) throw new Error(`LGD: channels must be 1 or 3, got ${out.channels}`);
-  if (out.dataGradient !== 'normalised' && out.dataGradient !== 'stabilised') {
-    throw new Error(`LGD: dataGradient must be 'normalised' or 'stabilised', got ${JSON.stringify(out.dataGradient)}`);
+  if (out.dataGradient !== 'normalised' && out.dataGradient !== 'stabilised' && out.dataGradient !== 'rms') {
+    throw new Error(`LGD: dataGradient must be 'normalised', 'stabilised' or 'rms', got ${JSON.stringify(out.dataGradient)}`);
   }
   for (const key of ['steps', 'memory', 'features'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGD: ${key} must be a positive integer, got ${out[key]}`);
@@ -104,6 +107,11 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`LGD: measurementChannels must be a positive integer, got ${m}`);
   if (!Number.isInteger(out.blocks) || out.blocks < 0) throw new Error(`LGD: blocks must be an integer >= 0, got ${out.blocks}`);
   return out;
+}
+
+/** `g / (sqrt(mean over each image of g²) + 1e-8)`, `[b, h, w, c]`. */
+function rmsNormalised(g: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(g, tf.add(tf.sqrt(tf.mean(tf.square(g), [1, 2, 3], true)), 1e-8)) as tf.Tensor4D);
 }
 
 /** The residual update network of {@link LgdConfig.blocks}: `[x, s, ∇data, ∇prior] → c + memory`. */
@@ -221,7 +229,9 @@ export class Lgd extends ParamOwner implements LearnedSolver {
             substitute ??
             (this.epsilon
               ? tf.neg(stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()))
-              : normalisedDataGradient(problem.likelihood, x, y)); // [b, h, w, c]
+              : c.dataGradient === 'rms'
+                ? rmsNormalised(problem.likelihood.grad(x, y))
+                : normalisedDataGradient(problem.likelihood, x, y)); // [b, h, w, c]
           const priorGrad = c.usePriorGradient ? prior.grad(x) : tf.zerosLike(x); // [b, h, w, c]
           const s = c.useState ? memory : tf.zerosLike(memory); // [b, h, w, m]
           const input = tf.concat([x, s, dataGrad, priorGrad], 3) as tf.Tensor4D; // [b, h, w, 3c + m] (data: y's channels without the gradient)
