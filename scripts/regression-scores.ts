@@ -2,7 +2,8 @@
  * Regression scores of the committed models: each model in `results/models/<name>/` denoises two
  * fixed 48×48 crops (the committed fixtures, gray or color to match the model) at σ = 25 with
  * fixed noise (the library's seeded Rng) — or, for a super-resolution model, restores the fixture
- * Set5 x3 pairs (Y, border shaved) — and the mean PSNR of its 8-bit output is compared with
+ * Set5 x3 pairs (Y, border shaved), or for a semantic-synthesis model synthesises the color crops
+ * from their labels by its segmenter (see scoreSemanticModel) — and the mean PSNR of its 8-bit output is compared with
  * the number stored in `test/fixtures/regression.json` (test/regression.test.ts: a move of more
  * than 0.01 dB fails).
  *
@@ -25,8 +26,10 @@ import { gaussianLikelihood } from '../lib/likelihoods';
 import { psnrPerImage } from '../lib/metrics';
 import { identity } from '../lib/operators';
 import { createProblem } from '../lib/solvers/classical';
-import { loadLearnedSolver } from '../lib/solvers/learned';
-import { evaluate, learnedMethod, loadSrPairsFromDir, superResolutionTask } from '../lib/experiments';
+import { LearnedSolver, loadLearnedSolver } from '../lib/solvers/learned';
+import { evaluate, learnedMethod, loadSrPairsFromDir, perClassMeanColors, semanticSynthesisTask, superResolutionTask } from '../lib/experiments';
+import { argmaxLabels } from '../lib/operators';
+import { loadSegmenter } from '../lib/segmentation';
 
 /** Noise level of the regression check, in 8-bit units. */
 export const REGRESSION_SIGMA = 25;
@@ -128,6 +131,7 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
         for (const p of pairs) tf.dispose([p.hr, p.lr]);
       }
     }
+    if (modelTask(dir) === 'semantic-synthesis') return await scoreSemanticModel(dir, solver, weightsSha256);
     const channels = solver.config.channels as 1 | 3;
     const crops = REGRESSION_CROPS[channels];
     if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
@@ -150,6 +154,53 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
     return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
   } finally {
     solver.dispose();
+  }
+}
+
+/**
+ * A semantic-synthesis model (no CamVid in the fixtures, whose licence is non-commercial): the
+ * color fixture crops are the truth, their label maps are `argmax φ(truth)` by the model's own
+ * segmenter (so each pair is consistent for φ), the start is the per-class mean colours of the
+ * two crops; the score is the PSNR of the last iterate, the input score that of the start.
+ */
+async function scoreSemanticModel(dir: string, solver: LearnedSolver, weightsSha256: string): Promise<RegressionScore> {
+  const info = JSON.parse(fs.readFileSync(path.join(dir, 'train.json'), 'utf8')) as { trainConfig: { task: { segmenter: string } } };
+  const segmenterDir = info.trainConfig.task.segmenter;
+  const segmenter = await loadSegmenter(path.isAbsolute(segmenterDir) ? segmenterDir : projectPath(segmenterDir));
+  const crops: { truth: tf.Tensor4D; y: tf.Tensor4D }[] = [];
+  try {
+    for (const file of REGRESSION_CROPS[3]) {
+      const raw = await readRaw(projectPath(file));
+      const truth = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(raw.data), [1, raw.height, raw.width, 3]), 255) as tf.Tensor4D);
+      crops.push({ truth, y: tf.tidy(() => argmaxLabels(segmenter.logits(truth))) });
+    }
+    const images = tf.concat(crops.map((c) => c.truth)) as tf.Tensor4D;
+    const labels = tf.concat(crops.map((c) => c.y)) as tf.Tensor4D;
+    const colors = perClassMeanColors(images, labels, { classes: segmenter.classes });
+    tf.dispose([images, labels]);
+    const task = semanticSynthesisTask({ segmenter, colors });
+    const perImage: number[] = [];
+    const inputs: number[] = [];
+    try {
+      for (const { truth, y } of crops) {
+        const x0 = task.input(y);
+        const out = tf.tidy(() => {
+          const xs = solver.run(y, createProblem({ likelihood: task.likelihood, y }), { x0 });
+          return eightBit(xs[xs.length - 1]);
+        });
+        perImage.push(psnrPerImage(out, truth)[0]);
+        const x08 = eightBit(x0);
+        inputs.push(psnrPerImage(x08, truth)[0]);
+        tf.dispose([x0, out, x08]);
+      }
+    } finally {
+      task.dispose();
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
+  } finally {
+    tf.dispose(crops.flatMap((c) => [c.truth, c.y]));
+    segmenter.dispose();
   }
 }
 

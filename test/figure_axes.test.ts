@@ -71,6 +71,16 @@ describe('log-x figures: the axis spans the data', () => {
     assertWithinData(layout.xaxis.range as [number, number], fig);
   });
 
+  it('lineFigure logY labels 1-2-5 values (not the first digit of minor ticks), powers of ten only over many decades', () => {
+    const y = (f: ReturnType<typeof lineFigure>) => f.layout!.yaxis as { tickvals?: number[]; ticktext?: string[] };
+    const losses = lineFigure({ series: [{ name: 'loss', x: [1, 2, 3], y: [0.009, 2, 0.05] }], logY: true });
+    assert.deepEqual(y(losses).tickvals, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]);
+    assert.deepEqual(y(losses).ticktext, ['0.01', '0.02', '0.05', '0.1', '0.2', '0.5', '1', '2']);
+    const wide = lineFigure({ series: [{ name: 'a', x: [1, 2], y: [1e-7, 1] }], logY: true });
+    assert.deepEqual(y(wide).tickvals, [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1]);
+    assert.equal(y(lineFigure({ series: [{ name: 'a', x: [1, 2], y: [1, 2] }] })).tickvals, undefined, 'linear axes keep plotly\'s ticks');
+  });
+
   it('lineFigure logX refuses series without positive x', () => {
     assert.throws(() => lineFigure({ series: [{ name: 'a', x: [0, -1], y: [1, 2] }], logX: true }), /logX needs positive x values/);
   });

@@ -32,8 +32,10 @@ describe('regression: committed models on fixed crops', function () {
       const got = await scoreModel(path.join(modelsDir(), name));
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       assert.equal(got.weightsSha256, want.weightsSha256, `results/models/${name}/weights.bin changed since the score was stored: if on purpose, rerun scripts/regression-scores.ts --update`);
-      // A working model: denoising at σ = 25 gains well over 3 dB on the noisy input; SR must beat bicubic.
-      const margin = modelTask(path.join(modelsDir(), name)) === 'super-resolution' ? 0 : 3;
+      // A working model: denoising at σ = 25 gains well over 3 dB on the noisy input; SR must beat bicubic;
+      // semantic synthesis (BSD crops labelled by φ, far from CamVid) is held to its stored score only.
+      const task = modelTask(path.join(modelsDir(), name));
+      const margin = task === 'super-resolution' ? 0 : task === 'semantic-synthesis' ? -Infinity : 3;
       assert.ok(got.psnr > got.inputPsnr + margin, `${name}: ${got.psnr.toFixed(2)} dB is not ${margin} dB above its input's (noisy / bicubic) ${got.inputPsnr.toFixed(2)} dB`);
       const delta = got.psnr - want.psnr;
       assert.ok(Math.abs(delta) <= TOLERANCE_DB, `${name}: ${got.psnr.toFixed(4)} dB vs stored ${want.psnr.toFixed(4)} dB (Δ ${delta.toFixed(4)} dB, per image ${got.perImage.map((v) => v.toFixed(3)).join(', ')})`);

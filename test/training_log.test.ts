@@ -59,5 +59,8 @@ describe('training log (log.jsonl)', () => {
     assert.equal(fig.data.length, 2);
     assert.deepEqual(fig.data[0].x, [1, 2, 3, 4]);
     assert.deepEqual(fig.data[1].y, runningMean(entries.map((e) => e.loss), 2));
+    const title = (f: typeof fig) => (f.layout?.yaxis as { title?: { text?: string } } | undefined)?.title?.text;
+    assert.equal(title(trainingCurve(entries, 'rim', 2, 8)), 'loss (mean MSE over the 8 iterates)');
+    assert.equal(title(trainingCurve(entries, 'generator', 2, 1)), 'loss (MSE)', 'a one-pass model has one iterate');
   });
 });

@@ -539,6 +539,17 @@ export function lineFigure(options: LineFigureOptions): Figure {
     // labelled ticks at 1-2-5 values: plotly's own would label minor ticks ('9' for 0.9) on short spans
     Object.assign(xaxis, { type: 'log', range: logRange(lo, hi), tickvals, ticktext: tickvals.map((v) => String(v)) });
   }
+  const yaxisLog: Record<string, unknown> = {};
+  if (options.logY) {
+    const ys = data.flatMap((d) => d.y).filter((v): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v));
+    if (ys.length > 0) {
+      // labelled ticks at 1-2-5 values (powers of ten only over many decades): plotly's own label
+      // minor ticks by their first digit ('2' for 0.2 beside '0.1'), which reads as a value
+      let tickvals = logTicks(Math.min(...ys), Math.max(...ys));
+      if (tickvals.length > 12) tickvals = tickvals.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+      if (tickvals.length >= 2) Object.assign(yaxisLog, { tickvals, ticktext: tickvals.map((v) => String(v)) });
+    }
+  }
   const layout: Record<string, unknown> = {
     font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
     paper_bgcolor: 'white',
@@ -548,6 +559,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
     yaxis: {
       title: { text: options.yLabel ?? '' },
       type: options.logY ? 'log' : 'linear',
+      ...yaxisLog,
       showgrid: true,
       gridcolor: '#e5e5e5',
       zeroline: false,

@@ -5,20 +5,27 @@ import * as fs from 'fs';
 import { LogEntry, runningMean } from '../training/log';
 import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './figures';
 
+/** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
+export function lossLabel(iterates?: number): string {
+  if (iterates === 1) return 'loss (MSE)';
+  return iterates === undefined ? 'loss (mean MSE over iterates)' : `loss (mean MSE over the ${iterates} iterates)`;
+}
+
 /**
  * The training curve: the loss per step (log scale) and its running mean over `window` steps, and
  * the validation PSNR on a right-hand axis when the run validated.
+ * @param iterates the solver's iterates T in the loss (1: a one-pass model, whose loss is its MSE)
  * @example
  * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
  */
-export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50): Figure {
+export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50, iterates?: number): Figure {
   const steps = entries.map((e) => e.step);
   const loss = entries.map((e) => e.loss);
   const mean = runningMean(loss, window);
   const fig = lineFigure({
     title: `Training loss: ${title}`,
     xLabel: 'step',
-    yLabel: 'loss (mean MSE over iterates)',
+    yLabel: lossLabel(iterates),
     logY: true,
     markers: false,
     series: [
@@ -49,10 +56,10 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
  * @example
  * const png = await saveTrainingCurve(result.log, 'rim_gray', result.runDir);
  */
-export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string): Promise<Uint8Array | undefined> {
+export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string, iterates?: number): Promise<Uint8Array | undefined> {
   if (entries.length === 0) return undefined;
   const chromium = hasChromium();
-  const written = await saveFigure(trainingCurve(entries, title), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
+  const written = await saveFigure(trainingCurve(entries, title, 50, iterates), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
   if (chromium) await closeBrowser();
   return written.png ? new Uint8Array(fs.readFileSync(written.png)) : undefined;
 }
