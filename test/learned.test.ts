@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import { runTorchTwin, torchAbsence, TWIN_PYTHON } from './helpers/torch';
-import { gaussianLikelihood, poissonGaussianLikelihood } from '../lib/likelihoods';
-import { downsample, identity, Operator } from '../lib/operators';
+import { categoricalLikelihood, gaussianLikelihood, poissonGaussianLikelihood } from '../lib/likelihoods';
+import { downsample, identity, Operator, segmentationOperator } from '../lib/operators';
 import { totalVariation } from '../lib/priors';
 import { createProblem } from '../lib/solvers/classical';
 import {
@@ -326,6 +326,20 @@ describe('learned solvers', function () {
       const [c, d] = [first(normalised, y), first(normalised, big)];
       assert.ok(c.some((v, i) => Math.abs(v - d[i]) > 1e-2), 'the normalised gradient keeps the scale');
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      // A data gradient that is 0 whatever x (a label map of ignored pixels only) gives finite training gradients, not NaN.
+      const ignored = tf.fill([1, 8, 8, 1], 11) as tf.Tensor4D;
+      const grey = tf.fill([1, 8, 8, 3], 0.5) as tf.Tensor4D;
+      const rgb = new Lgd({ channels: 3, features: 4, steps: 3, dataGradient: 'rms' });
+      const toy = categoricalLikelihood(segmentationOperator({ classes: 2, logits: (x: tf.Tensor4D) => tf.concat([tf.mean(x, 3, true), tf.neg(tf.mean(x, 3, true))], 3) as tf.Tensor4D }), { ignoreLabel: 11 });
+      const zeroGrad = tf.variableGrads(() => {
+        const xs = rgb.run(ignored, createProblem({ likelihood: toy, y: ignored }), { x0: grey, steps: 3 });
+        const loss = tf.mean(tf.square(xs[1])) as tf.Scalar;
+        tf.dispose(xs);
+        return loss;
+      });
+      assert.ok(Object.values(zeroGrad.grads).every((g) => tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0]) === 1), 'NaN in the gradient of a zero data gradient');
+      tf.dispose([zeroGrad.value, ...Object.values(zeroGrad.grads), ignored, grey]);
+      rgb.dispose();
       assert.throws(() => new Lgd({ dataGradient: 'unit' as never }), /dataGradient must be 'normalised', 'stabilised' or 'rms', got "unit"/);
       [rms, normalised].forEach((l) => l.dispose());
       tf.dispose([x0, y, big]);

@@ -39,7 +39,7 @@ export interface LgdConfig {
    * `Aᵀ(Ax − y)/(σ² + ε)` with learned ε. (With relu layers and no bounded nonlinearity, LGD's
    * update is unbounded: at σ = 5/255 the stabilised gradient is ~700× the residual, and an
    * untrained 10-step LGD fed with it blows up to infinity. The normalised one keeps inputs O(1).)
-   * `'rms'`: `∇L` divided by its root mean square per image (+1e-8), a unit-scale direction for
+   * `'rms'`: `∇L` divided by its root mean square per image, a unit-scale direction for
    * operators whose Jacobian is far from unit scale: through a segmenter `|∇L|` is ~10²–10³ per
    * pixel, and the normalised gradient blows an untrained LGD up just the same.
    */
@@ -109,9 +109,13 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   return out;
 }
 
-/** `g / (sqrt(mean over each image of g²) + 1e-8)`, `[b, h, w, c]`. */
+/**
+ * `g / sqrt(mean over each image of g² + 1e-12)`, `[b, h, w, c]`. The 1e-12 sits inside the root:
+ * an image whose gradient is exactly 0 (e.g. a patch of ignored labels) would otherwise give
+ * sqrt's infinite derivative at 0, and NaN in the training gradient.
+ */
 function rmsNormalised(g: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.div(g, tf.add(tf.sqrt(tf.mean(tf.square(g), [1, 2, 3], true)), 1e-8)) as tf.Tensor4D);
+  return tf.tidy(() => tf.div(g, tf.sqrt(tf.add(tf.mean(tf.square(g), [1, 2, 3], true), 1e-12))) as tf.Tensor4D);
 }
 
 /** The residual update network of {@link LgdConfig.blocks}: `[x, s, ∇data, ∇prior] → c + memory`. */
