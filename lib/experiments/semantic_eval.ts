@@ -336,8 +336,11 @@ export function perClassIouFigure(
       barmode: 'group',
       xaxis: { title: { text: 'class' }, automargin: true },
       yaxis: { title: { text: `IoU by ${evaluator}` }, range: [0, 1] },
-      legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
-      margin: { t: 110 },
+      // The legend below the plot, one row per two methods: above it, it ran into the title.
+      legend: { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' },
+      margin: { t: 60, b: 110 + 24 * Math.ceil(series.length / 2) },
+      width: 900,
+      height: 480 + 24 * Math.ceil(series.length / 2),
     },
   };
 }
