@@ -80,6 +80,28 @@ describe('semantic synthesis training task', function () {
     result.solver.dispose();
   });
 
+  it("a RIM fed the RMS-normalised gradient (gradient: 'rms') trains through φ, and a 1000× larger gradient gives it the same first step", async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sem-rms-'));
+    const result = await trainLearnedSolver(
+      { name: 'rim_sem_rms_tiny', model: { kind: 'rim', features: 4, steps: 2, gradient: 'rms' }, task: { kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') }, data: { patchSize: 12, batchSize: 2 }, steps: 2, checkpointEvery: 1 },
+      { images: stackedImages(3, 20), runDir, exportDir: false, log: () => undefined },
+    );
+    assert.equal((result.solver.config as { gradient?: string }).gradient, 'rms');
+    assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.gradNorm > 0), JSON.stringify(result.log));
+    result.solver.dispose();
+    const rim = new Rim({ channels: 1, features: 4, steps: 1, gradient: 'rms' });
+    const x0 = tf.zeros([1, 6, 6, 1]) as tf.Tensor4D;
+    const y = tf.tidy(() => tf.randomUniform([1, 6, 6, 1], 0, 1, 'float32', 3)) as tf.Tensor4D;
+    const big = tf.mul(y, 1000) as tf.Tensor4D;
+    const lik = gaussianLikelihood(identity(), { sigma: 0.1 });
+    const first = (t: tf.Tensor4D) => tf.tidy(() => Array.from(rim.run(t, createProblem({ likelihood: lik, y: t }), { x0 })[0].dataSync()));
+    const [a, b] = [first(y), first(big)];
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5 * (1 + Math.abs(v)), `pixel ${i}: ${v} vs ${b[i]}`));
+    assert.throws(() => new Rim({ gradient: 'unit' as never }), /RIM: gradient must be 'stabilised' or 'rms', got "unit"/);
+    rim.dispose();
+    tf.dispose([x0, y, big]);
+  });
+
   it('the no-gradient ablations (RIM and LGD) see y as a one-hot label map (measurementChannels = 11) and train through the same task', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-sem-nograd-'));
     const images = stackedImages(3, 20);

@@ -108,6 +108,7 @@ const rimSchema = z
     epsilon: epsilonSchema.optional(),
     useGradient: z.boolean().optional(),
     measurementChannels: posInt.optional(),
+    gradient: z.enum(['stabilised', 'rms']).optional(),
     useState: z.boolean().optional(),
     sharedWeights: z.boolean().optional(),
     seed: z.number().int().optional(),

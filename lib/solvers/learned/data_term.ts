@@ -146,3 +146,12 @@ export function startPoint(problem: Problem, y: tf.Tensor4D, x0?: tf.Tensor4D): 
   }
   return x;
 }
+
+/**
+ * `g / sqrt(mean over each image of g² + 1e-12)`, `[b, h, w, c]`. The 1e-12 sits inside the root:
+ * an image whose gradient is exactly 0 (e.g. a patch of ignored labels) would otherwise give
+ * sqrt's infinite derivative at 0, and NaN in the training gradient.
+ */
+export function rmsNormalised(g: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(g, tf.sqrt(tf.add(tf.mean(tf.square(g), [1, 2, 3], true), 1e-12))) as tf.Tensor4D);
+}

@@ -1,7 +1,7 @@
 /** Recurrent inference machines (Putzky & Welling 2017) as a configurable learned solver. */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
-import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
+import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, rmsNormalised, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -42,6 +42,13 @@ export interface RimConfig {
    * absent unless given, so that the configurations (and resume keys) of earlier runs are unchanged.
    */
   measurementChannels?: number;
+  /**
+   * The gradient fed to the cell: `'stabilised'` (absent: the RIM's `−∇L/(1 + εW)`) or `'rms'`,
+   * `−∇L` over its root mean square per image, for operators whose Jacobian is far from unit
+   * scale (through a segmenter `|∇L|` is ~10²–10³ per pixel). Kept absent unless given, so that
+   * the configurations (and resume keys) of earlier runs are unchanged.
+   */
+  gradient?: 'stabilised' | 'rms';
   /** Ablation: false resets the hidden state to zero at every step. */
   useState: boolean;
   /** Shared weights across steps (default true, the RIM); false: one cell per step. */
@@ -65,6 +72,7 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     useGradient: config.useGradient ?? true,
     ...(config.measurementChannels !== undefined ? { measurementChannels: config.measurementChannels } : {}),
+    ...(config.gradient !== undefined ? { gradient: config.gradient } : {}),
     useState: config.useState ?? true,
     sharedWeights: config.sharedWeights ?? true,
     seed: config.seed ?? 0,
@@ -78,6 +86,9 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
   }
   const m = out.measurementChannels;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`RIM: measurementChannels must be a positive integer, got ${m}`);
+  if (out.gradient !== undefined && out.gradient !== 'stabilised' && out.gradient !== 'rms') {
+    throw new Error(`RIM: gradient must be 'stabilised' or 'rms', got ${JSON.stringify(out.gradient)}`);
+  }
   if (out.cell !== 'bench' && out.cell !== 'strided') throw new Error(`RIM: cell must be 'bench' or 'strided', got ${JSON.stringify(out.cell)}`);
   if (out.cell === 'bench' && out.hidden !== out.features) throw new Error('RIM: the bench cell has hidden = features; set features only');
   if (out.link !== 'identity' && out.link !== 'logistic') throw new Error(`RIM: link must be 'identity' or 'logistic', got ${JSON.stringify(out.link)}`);
@@ -167,7 +178,10 @@ export class Rim extends ParamOwner implements LearnedSolver {
           let g: tf.Tensor4D;
           if (substitute) g = substitute;
           else {
-            g = stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
+            g =
+              c.gradient === 'rms'
+                ? (tf.neg(rmsNormalised(problem.likelihood.grad(x, y))) as tf.Tensor4D)
+                : stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
             if (logistic) g = tf.mul(g, tf.mul(x, tf.sub(1, x))) as tf.Tensor4D; // ∂/∂η = Ψ'(η) ∂/∂x
           }
           const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c] (c + m without the gradient)
