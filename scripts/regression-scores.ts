@@ -24,6 +24,7 @@ import { modelsDir, projectPath } from '../lib/io/paths';
 import { Rng } from '../lib/util/rng';
 import { gaussianLikelihood } from '../lib/likelihoods';
 import { psnrPerImage } from '../lib/metrics';
+import { mean } from '../lib/metrics/mean';
 import { identity } from '../lib/operators';
 import { createProblem } from '../lib/solvers/classical';
 import { LearnedSolver, loadLearnedSolver } from '../lib/solvers/learned';
@@ -120,7 +121,8 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
   const solver = await loadLearnedSolver(dir);
   try {
     const weightsSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
-    if (modelTask(dir) === 'super-resolution') {
+    const task = modelTask(dir);
+    if (task === 'super-resolution') {
       // SR models: x3 on the fixture Set5 pairs (Y, 3 pixels shaved), bicubic as the input score.
       const pairs = await loadSrPairsFromDir(projectPath(REGRESSION_SR_PAIRS), 3);
       try {
@@ -131,7 +133,7 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
         for (const p of pairs) tf.dispose([p.hr, p.lr]);
       }
     }
-    if (modelTask(dir) === 'semantic-synthesis') return await scoreSemanticModel(dir, solver, weightsSha256);
+    if (task === 'semantic-synthesis') return await scoreSemanticModel(dir, solver, weightsSha256);
     const channels = solver.config.channels as 1 | 3;
     const crops = REGRESSION_CROPS[channels];
     if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
@@ -150,7 +152,6 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
       inputs.push(psnrPerImage(y8, truth)[0]);
       tf.dispose([truth, y, out, y8]);
     }
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
   } finally {
     solver.dispose();
@@ -196,7 +197,6 @@ async function scoreSemanticModel(dir: string, solver: LearnedSolver, weightsSha
     } finally {
       task.dispose();
     }
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     return { psnr: mean(perImage), perImage, inputPsnr: mean(inputs), weightsSha256 };
   } finally {
     tf.dispose(crops.flatMap((c) => [c.truth, c.y]));

@@ -103,18 +103,22 @@ export function categoricalLikelihood(operator: Operator, options: CategoricalOp
   const name = `categorical(ignore=${ignoreLabel}${weights ? ', class-weighted' : ''}) ∘ ${operator.name}`;
   const maxWeight = weights ? Math.max(...weights) : 1;
 
-  /** The weighted one-hot targets `t_pk = w_{y_p} 𝟙[k = y_p] 𝟙[y_p ≠ ignore]`, `[b, h, w, K]`. */
-  const targets = (z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D => {
-    const K = z.shape[3];
-    if (weights && weights.length !== K) throw new Error(`${name}: classWeights has ${weights.length} values but A gives ${K} classes`);
+  /** The one-hot label map `𝟙[k = y_p] 𝟙[y_p ≠ ignore]`, `[b, h, w, K]` (labels checked). */
+  const oneHot = (y: tf.Tensor4D, K: number): tf.Tensor4D => {
     checkLabelMap(name, y, K, ignoreLabel);
     const [b, h, w] = y.shape;
     const labels = tf.reshape(tf.cast(y, 'float32'), [b, h, w]);
     const mask = tf.notEqual(labels, ignoreLabel); // [b, h, w]
     const index = tf.cast(tf.where(mask, labels, tf.zerosLike(labels)), 'int32');
-    let perPixel = tf.cast(mask, 'float32') as tf.Tensor; // [b, h, w]
-    if (weights) perPixel = tf.mul(perPixel, tf.gather(tf.tensor1d(Array.from(weights)), index));
-    return tf.mul(tf.cast(tf.oneHot(index, K), 'float32'), tf.expandDims(perPixel, 3)) as tf.Tensor4D;
+    return tf.mul(tf.cast(tf.oneHot(index, K), 'float32'), tf.expandDims(tf.cast(mask, 'float32'), 3)) as tf.Tensor4D;
+  };
+
+  /** The weighted one-hot targets `t_pk = w_{y_p} 𝟙[k = y_p] 𝟙[y_p ≠ ignore]`, `[b, h, w, K]`. */
+  const targets = (z: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D => {
+    const K = z.shape[3];
+    if (weights && weights.length !== K) throw new Error(`${name}: classWeights has ${weights.length} values but A gives ${K} classes`);
+    const t = oneHot(y, K);
+    return weights ? (tf.mul(t, tf.tensor1d(Array.from(weights))) as tf.Tensor4D) : t; // w_k on the one-hot's 1s
   };
 
   return defineLikelihood({
@@ -131,15 +135,7 @@ export function categoricalLikelihood(operator: Operator, options: CategoricalOp
     },
     weight: () => tf.scalar(0.5 * maxWeight),
     // The no-gradient ablation's view of y: the one-hot label map (ignored pixels all zero, unweighted).
-    measurementOnImageGrid: (y, zShape) => {
-      const K = zShape[3];
-      checkLabelMap(name, y, K, ignoreLabel);
-      const [b, h, w] = y.shape;
-      const labels = tf.reshape(tf.cast(y, 'int32'), [b, h, w]);
-      const mask = tf.cast(tf.notEqual(labels, ignoreLabel), 'float32');
-      const index = tf.where(tf.notEqual(labels, ignoreLabel), labels, tf.zerosLike(labels));
-      return tf.mul(tf.cast(tf.oneHot(index, K), 'float32'), tf.expandDims(mask, 3)) as tf.Tensor4D;
-    },
+    measurementOnImageGrid: (y, zShape) => oneHot(y, zShape[3]),
     sample: (z, seed) => {
       const u = tf.randomUniform(z.shape, 1e-7, 1 - 1e-7, 'float32', tfjsSeed(seed));
       const gumbel = tf.neg(tf.log(tf.neg(tf.log(u))));

@@ -105,9 +105,20 @@ export function fisherWeightOnImageGrid(likelihood: Likelihood, x: tf.Tensor4D):
  * likelihood's one-hot label map, `K` channels), else `y` when shapes match, else `Aᵀy` for a
  * linear operator. The input that replaces the likelihood gradient in the "no gradient"
  * ablation (with `y` or `Aᵀy` the network keeps exactly the same channels and parameters; a
- * one-hot needs the solver's `measurementChannels`).
+ * one-hot needs the solver's `measurementChannels`). With `expected`, a result of other than
+ * `expected.channels` channels is an error naming the solver.
  */
-export function measurementOnImageGrid(problem: Problem, y: tf.Tensor4D, xShape: readonly number[]): tf.Tensor4D {
+export function measurementOnImageGrid(problem: Problem, y: tf.Tensor4D, xShape: readonly number[], expected?: { channels: number; solver: string }): tf.Tensor4D {
+  const out = onImageGrid(problem, y, xShape);
+  if (expected && out.shape[3] !== expected.channels) {
+    const got = out.shape[3];
+    out.dispose();
+    throw new Error(`${expected.solver}.run: y on the image grid has ${got} channel(s), the no-gradient ${expected.solver} was built for ${expected.channels} (measurementChannels)`);
+  }
+  return out;
+}
+
+function onImageGrid(problem: Problem, y: tf.Tensor4D, xShape: readonly number[]): tf.Tensor4D {
   const own = problem.likelihood.measurementOnImageGrid;
   if (own) return own(y, xShape);
   if (sameShape(y.shape, xShape)) return tf.clone(y);

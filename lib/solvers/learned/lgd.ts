@@ -110,7 +110,6 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   return out;
 }
 
-
 /** The residual update network of {@link LgdConfig.blocks}: `[x, s, ∇data, ∇prior] → c + memory`. */
 class LgdResNet {
   private readonly head: Conv2d;
@@ -206,13 +205,8 @@ export class Lgd extends ParamOwner implements LearnedSolver {
     const prior = problem.prior ?? this.defaultPrior;
     let substitute: tf.Tensor4D | null = null;
     try {
-      if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape);
-      const m = c.measurementChannels ?? c.channels;
-      if (substitute && substitute.shape[3] !== m) {
-        throw new Error(`LGD.run: y on the image grid has ${substitute.shape[3]} channel(s), the no-gradient LGD was built for ${m} (measurementChannels)`);
-      }
+      if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape, { channels: c.measurementChannels ?? c.channels, solver: 'LGD' });
     } catch (err) {
-      substitute?.dispose();
       x.dispose();
       throw err;
     }

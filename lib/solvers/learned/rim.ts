@@ -158,13 +158,8 @@ export class Rim extends ParamOwner implements LearnedSolver {
     if (logistic) x0.dispose();
     let substitute: tf.Tensor4D | null = null;
     try {
-      if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape);
-      const m = c.measurementChannels ?? c.channels;
-      if (substitute && substitute.shape[3] !== m) {
-        throw new Error(`RIM.run: y on the image grid has ${substitute.shape[3]} channel(s), the no-gradient RIM was built for ${m} (measurementChannels)`);
-      }
+      if (!c.useGradient) substitute = measurementOnImageGrid(problem, y, x.shape, { channels: c.measurementChannels ?? c.channels, solver: 'RIM' });
     } catch (err) {
-      substitute?.dispose();
       x.dispose();
       if (eta !== x) eta.dispose();
       throw err;
