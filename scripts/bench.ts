@@ -38,7 +38,7 @@ import { projectPath } from '../lib/io/paths';
 import { cli, cpuLine, machineLoad, makeClock, round1, waitQuiet } from './bench/common';
 import { ConvCase, convFlops, convParams, ConvTimes, rimConvCases, rimGateConvCase, timeConv } from './bench/convs';
 import { makeRimBench, RimBenchConfig, timeRimBench } from './bench/rim';
-import { findTorchPython, runTwin, torchConvTimes } from './bench/torch';
+import { findTorchPython, runNetTwin, runTwin, torchConvTimes } from './bench/torch';
 import { FULL_IMAGE_CASES, timeFullImage } from './bench/full_image';
 import { configFiles, timeConfigStep } from './bench/models';
 import { runSetup } from './setup';
@@ -171,8 +171,8 @@ function markdown(host: string): string {
   }
   const models = lines.filter((l) => String(l.case).startsWith('model '));
   if (models.length) {
-    out.push('', 'The training step of every model configuration at its real size (one batch as training draws it; `configs/<name>.json`):', '', '| config | model | task | parameters | batch | training step (ms) |', '|---|---|---|---:|---|---:|');
-    for (const l of models) out.push(`| ${l.config} | ${l.kind} | ${l.task} | ${l.params} | ${l.batch} × ${l.patch} | ${l.train_step_ms} |`);
+    out.push('', 'The training step of every model configuration at its real size (one batch as training draws it; `configs/<name>.json`); with `--torch`, φ, φ\' and the SPADE generator also by their PyTorch twins (`scripts/bench/twins_torch.py`, the same net and step) and the ratio tfjs / torch:', '', '| config | model | task | engine | parameters | batch | training step (ms) | tfjs / torch |', '|---|---|---|---|---:|---|---:|---:|');
+    for (const l of models) out.push(`| ${l.config} | ${l.kind} | ${l.task} | ${l.engine ?? l.backend} | ${l.params} | ${l.batch} × ${l.patch} | ${l.train_step_ms} | ${l.ratio ?? ''} |`);
   }
   if (convs.length) {
     out.push('', 'Convolutions, x = [B, S, S, c_in], \'same\', ms per call (median):', '', '| conv | engine | threads | fwd | dx | dW | per cell step |', '|---|---|---:|---:|---:|---:|---:|');
@@ -182,7 +182,7 @@ function markdown(host: string): string {
 }
 
 async function main(): Promise<void> {
-  await runSetup({ only: ['native'], log: (line) => process.stderr.write(line + '\n') }); // build the native convolutions when missing (stdout stays JSON lines)
+  await runSetup({ only: args.flag('--torch') ? ['native', 'torch'] : ['native'], log: (line) => process.stderr.write(line + '\n') }); // build the native convolutions when missing (stdout stays JSON lines)
   const info = await initEngine({ quiet: true });
   const main = engineNow(info.backend, info.native);
   process.stderr.write(`bench: ${main.engine}; ${cpuLine()}; load average ${machineLoad().load1}\n`);
@@ -275,8 +275,18 @@ async function main(): Promise<void> {
       const name = path.basename(file, '.json');
       quiet(`the training step of ${name}`);
       try {
-        const t = await timeConfigStep(file, { iters: Math.min(iters, 3), warmup: 1, clock });
+        const { twin, ...t } = await timeConfigStep(file, { iters: Math.min(iters, 3), warmup: 1, clock });
         emit({ case: `model ${name}`, ...main, ...t, train_step_ms: round1(t.train_step_ms), statistic: `${t.statistic}${cpuTime ? ', CPU time' : ''}` });
+        if (python && twin) {
+          // φ, φ' and the SPADE generator have PyTorch twins (scripts/bench/twins_torch.py): the same step, right after.
+          quiet(`the torch twin of ${name}`);
+          try {
+            const r = runNetTwin(python, twin, { threads: torchThreads, iters: Math.min(iters, 3), warmup: 1, cpuTime });
+            emit({ case: `model ${name}`, backend: 'torch', native: false, threads: r.threads, engine: r.framework, config: name, kind: t.kind, task: t.task, params: r.params, batch: t.batch, patch: t.patch, train_step_ms: round1(r.train_step_ms), forward_ms: round1(r.forward_ms), params_equal: r.params === t.params, ratio: Math.round((t.train_step_ms / r.train_step_ms) * 100) / 100, statistic: `median of ${Math.min(iters, 3)} after 1 warm-up${cpuTime ? ', CPU time' : ''}` });
+          } catch (err) {
+            process.stderr.write(`bench: torch twin of ${name} failed: ${(err as Error).message.split('\n')[0]}\n`);
+          }
+        }
       } catch (err) {
         process.stderr.write(`bench: ${name}: ${(err as Error).message.split('\n')[0]}\n`);
       }

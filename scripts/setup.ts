@@ -6,6 +6,9 @@
  *   kernel    the project-local tslab kernelspec under .jupyter/share/jupyter (no global install)
  *   chromium  /usr/bin/chromium for rendering figures (apt as root)
  *   data      data sets linked into data/ and checksum-verified (lib/io/datasets.ts ensureData)
+ *   torch     (only when asked: --with torch or --only torch) Debian's python3-torch, for the PyTorch
+ *             twins of `npm run bench -- --torch` and their tests; apt as root, otherwise a note
+ *             (the twins' tests then skip). `npm test` asks for it.
  *
  * Other scripts import the helpers (`jupyterEnv`, `ensureKernel`, `findPython`, ...).
  */
@@ -27,11 +30,14 @@ export const TSLAB_BIN = path.join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'
 /** Folder the notebooks live in (and the kernel's cwd when they run). */
 export const NOTEBOOKS_DIR = path.join(ROOT, 'notebooks');
 
-export const STEPS = ['jupyter', 'kernel', 'chromium', 'native', 'data'] as const;
+export const STEPS = ['jupyter', 'kernel', 'chromium', 'native', 'data', 'torch'] as const;
+/** Steps that run only when asked for (`--with` or `--only`). */
+export const OPTIONAL_STEPS: readonly Step[] = ['torch'];
 export type Step = (typeof STEPS)[number];
 
 const APT_JUPYTER = ['jupyter-nbconvert', 'python3-nbclient', 'python3-ipykernel', 'jupyter-notebook'];
 const APT_CHROMIUM = ['chromium'];
+const APT_TORCH = ['python3-torch'];
 export const CHROMIUM = '/usr/bin/chromium';
 
 type Log = (line: string) => void;
@@ -269,6 +275,24 @@ export function ensureChromium(log: Log = console.log): void {
   log(`setup: chromium installed (${version() || CHROMIUM})`);
 }
 
+/** Debian's PyTorch for /usr/bin/python3 (optional: the bench's twins and their tests). */
+export function ensureTorch(log: Log = console.log): void {
+  const probe = () => run('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']);
+  let r = probe();
+  if (r.ok) {
+    log(`setup: torch ok (${r.out.split('\n').pop()}, /usr/bin/python3)`);
+    return;
+  }
+  if (!canApt()) {
+    log(`setup: torch absent (optional: the PyTorch twins of the bench and their tests skip). Install as root: apt-get install ${APT_TORCH.join(' ')}`);
+    return;
+  }
+  aptInstall([...APT_TORCH, '--no-install-recommends'], log);
+  r = probe();
+  if (!r.ok) throw new Error(`/usr/bin/python3 still cannot import torch after apt-get install ${APT_TORCH.join(' ')}: ${r.out.split('\n').pop()}`);
+  log(`setup: torch installed (${r.out.split('\n').pop()})`);
+}
+
 export async function ensureDataStep(opts: { mirror?: string; sets?: string[] }, log: Log = console.log): Promise<void> {
   const t0 = Date.now();
   const { ensureData } = await import('../lib/io/datasets');
@@ -286,6 +310,8 @@ export async function ensureDataStep(opts: { mirror?: string; sets?: string[] },
 
 export interface SetupOptions {
   only?: Step[];
+  /** Optional steps to run besides the default ones ({@link OPTIONAL_STEPS}). */
+  with?: Step[];
   mirror?: string;
   sets?: string[];
   log?: Log;
@@ -304,13 +330,14 @@ function buildNative(log: Log): void {
 /** Runs the selected steps in order; throws on the first failure. */
 export async function runSetup(options: SetupOptions = {}): Promise<void> {
   const log = options.log ?? console.log;
-  const steps = STEPS.filter((s) => !options.only || options.only.includes(s));
+  const steps = STEPS.filter((s) => (options.only ? options.only.includes(s) : !OPTIONAL_STEPS.includes(s) || !!options.with?.includes(s)));
   for (const step of steps) {
     try {
       if (step === 'jupyter') ensureJupyter(log);
       else if (step === 'kernel') ensureKernel(log);
       else if (step === 'chromium') ensureChromium(log);
       else if (step === 'native') buildNative(log);
+      else if (step === 'torch') ensureTorch(log);
       else await ensureDataStep({ mirror: options.mirror, sets: options.sets }, log);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -320,8 +347,9 @@ export async function runSetup(options: SetupOptions = {}): Promise<void> {
   }
 }
 
-const USAGE = `usage: tsx scripts/setup.ts [--only ${STEPS.join(',')}] [--mirror DIR] [--sets A,B]
-  --only    comma-separated steps (default: all, in the order above)
+const USAGE = `usage: tsx scripts/setup.ts [--only ${STEPS.join(',')}] [--with ${OPTIONAL_STEPS.join(',')}] [--mirror DIR] [--sets A,B]
+  --only    comma-separated steps (default: all but ${OPTIONAL_STEPS.join(', ')}, in the order above)
+  --with    optional steps to run as well (${OPTIONAL_STEPS.join(', ')})
   --mirror  data mirror folder (default LGD_DATA_MIRROR or ../shared/data)
   --sets    data sets to materialise (default all)`;
 
@@ -330,7 +358,7 @@ function parseArgs(argv: string[]): SetupOptions {
     command: 'setup',
     usage: USAGE,
     argv,
-    options: { only: { type: 'string' }, mirror: { type: 'string' }, sets: { type: 'string' } },
+    options: { only: { type: 'string' }, with: { type: 'string' }, mirror: { type: 'string' }, sets: { type: 'string' } },
   });
   const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
   const opts: SetupOptions = {};
@@ -339,6 +367,12 @@ function parseArgs(argv: string[]): SetupOptions {
     const bad = only.filter((s) => !(STEPS as readonly string[]).includes(s));
     if (bad.length) cli.fail(`unknown step(s) ${bad.join(', ')}; steps: ${STEPS.join(', ')}`);
     opts.only = only as Step[];
+  }
+  if (cli.values.with !== undefined) {
+    const extra = list(cli.values.with);
+    const bad = extra.filter((s) => !(OPTIONAL_STEPS as readonly string[]).includes(s));
+    if (bad.length) cli.fail(`--with: ${bad.join(', ')} is not an optional step; optional steps: ${OPTIONAL_STEPS.join(', ')}`);
+    opts.with = extra as Step[];
   }
   if (cli.values.mirror !== undefined) opts.mirror = cli.values.mirror;
   if (cli.values.sets !== undefined) opts.sets = list(cli.values.sets);

@@ -195,6 +195,13 @@ describe('command lines (scripts/cli.ts, util.parseArgs strict)', () => {
       assert.doesNotMatch(r.out, /setup: (data|jupyter|native)/);
     });
 
+    it('setup --with a step that is not optional exits 2 naming the optional steps, before doing any step', () => {
+      const r = run('setup', ['--with', 'data']);
+      assert.equal(r.status, 2, r.out);
+      assert.match(r.out, /^setup: --with: data is not an optional step; optional steps: torch/m);
+      assert.doesNotMatch(r.out, /setup: (data|jupyter|native|torch) /);
+    });
+
     it('export-checkpoint with a bad LGD_BACKEND exits 2 naming the variable', () => {
       const r = run('export-checkpoint', ['--checkpoint', 'x', '--name', 'y'], { LGD_BACKEND: 'tensrflow' });
       assert.equal(r.status, 2, r.out);

@@ -20,6 +20,7 @@ import { resolveTask } from '../../lib/tasks/registry';
 import { disposeGroups } from '../../lib/tasks/types';
 import { Rng } from '../../lib/util/rng';
 import { median } from './common';
+import { NetTwinSpec } from './torch';
 
 /** One configuration's timing. */
 export interface ConfigStepTime {
@@ -31,6 +32,8 @@ export interface ConfigStepTime {
   patch: string;
   train_step_ms: number;
   statistic: string;
+  /** For φ, φ' and the SPADE generator: what their PyTorch twin (`scripts/bench/twins_torch.py`) times. */
+  twin?: NetTwinSpec;
 }
 
 /** Whether a config file is a segmenter's (its model is a U-Net or a dilated FCN). */
@@ -72,7 +75,9 @@ export async function timeConfigStep(file: string, options: { iters: number; war
     const { x, labels } = augmentedBatch(train, new Rng(1), c.data.batchSize, c.data.crop as [number, number], NO_AUGMENT);
     try {
       time(() => segmenterTrainStep(seg, optimizer, x, labels, weights, { lr: c.optimizer.lr, clipNorm: c.optimizer.clipNorm }));
-      return { config: name, kind: seg.kind, task: 'segmentation (CamVid)', params: seg.paramCount(), batch: c.data.batchSize, patch: c.data.crop.join('×'), train_step_ms: median(times), statistic };
+      const [height, width] = c.data.crop;
+      const twin: NetTwinSpec = { net: seg.kind, config: { ...seg.config }, batch: c.data.batchSize, height, width, lr: c.optimizer.lr, clip: c.optimizer.clipNorm ?? 0 };
+      return { config: name, kind: seg.kind, task: 'segmentation (CamVid)', params: seg.paramCount(), batch: c.data.batchSize, patch: c.data.crop.join('×'), train_step_ms: median(times), statistic, twin };
     } finally {
       tf.dispose([x, labels]);
       optimizer.dispose();
@@ -94,7 +99,9 @@ export async function timeConfigStep(file: string, options: { iters: number; war
   const groups = task.degradeBatch(clean, taskParams, 7, context);
   try {
     time(() => trainStep(solver, optimizer, groups, { lr: c.optimizer.lr, clipNorm: c.optimizer.clipNorm }));
-    return { config: name, kind: solver.kind, task: task.summary?.(taskParams) ?? task.kind, params: solver.paramCount(), batch: c.data.batchSize, patch: `${c.data.patchSize}×${c.data.patchSize}`, train_step_ms: median(times), statistic };
+    const p = c.data.patchSize;
+    const twin: NetTwinSpec | undefined = solver.kind === 'spade' ? { net: 'spade', config: { ...solver.config }, batch: c.data.batchSize, height: p, width: p, lr: c.optimizer.lr, clip: c.optimizer.clipNorm ?? 0 } : undefined;
+    return { config: name, kind: solver.kind, task: task.summary?.(taskParams) ?? task.kind, params: solver.paramCount(), batch: c.data.batchSize, patch: `${p}×${p}`, train_step_ms: median(times), statistic, ...(twin ? { twin } : {}) };
   } finally {
     disposeGroups(groups);
     clean.dispose();

@@ -136,3 +136,41 @@ export function torchConvTimes(python: string, cases: readonly ConvCase[], o: { 
   const out = execFileSync(python, ['-c', TORCH_CONVS, JSON.stringify(cases), String(o.threads), String(o.reps), String(o.warmup), o.cpuTime ? 'cpu' : 'wall'], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop() as string) as ConvTimes[];
 }
+
+/** The PyTorch twins of the semantic-synthesis nets (φ, φ', the SPADE generator): `scripts/bench/twins_torch.py`. */
+export const NET_TWINS = path.resolve(projectRoot(), 'scripts', 'bench', 'twins_torch.py');
+
+/** What the twin of a config's network is asked to time: the model block and the batch shape of its training step. */
+export interface NetTwinSpec {
+  net: 'unet' | 'dilated' | 'spade';
+  /** The config's model block (the twin reads the architecture fields, ignores the seed). */
+  config: Record<string, unknown>;
+  batch: number;
+  height: number;
+  width: number;
+  lr: number;
+  /** Gradient-norm clipping of the training step (0: none). */
+  clip: number;
+}
+
+/** What a net twin measured. */
+export interface NetTwinResult {
+  framework: string;
+  threads: number;
+  params: number;
+  train_step_ms: number;
+  forward_ms: number;
+}
+
+/**
+ * Times the twin's training step (forward, the loss of the project's step, backward, Adam) and its
+ * gradient-free forward on a batch of the spec's shape: medians of `iters` after `warmup`.
+ * @throws with the command's stderr when the twin fails
+ */
+export function runNetTwin(python: string, spec: NetTwinSpec, o: { threads: number; iters: number; warmup: number; cpuTime?: boolean }): NetTwinResult {
+  const args = [NET_TWINS, 'time', '--net', spec.net, '--config', JSON.stringify(spec.config), '--batch', spec.batch, '--height', spec.height, '--width', spec.width,
+    '--threads', o.threads, '--iters', o.iters, '--warmup', o.warmup, '--clock', o.cpuTime ? 'cpu' : 'wall', '--lr', spec.lr, '--clip', spec.clip].map(String);
+  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${python} ${NET_TWINS} time --net ${spec.net} failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
+  return lastJsonLine(r.stdout) as unknown as NetTwinResult;
+}
