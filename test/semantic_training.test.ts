@@ -9,6 +9,9 @@ import { createSegmenter, hasCamVid, saveSegmenter } from '../lib/segmentation';
 import { resolveTask, semanticSynthesisTrainingTask, stackedMeanColors, stackLabels } from '../lib/tasks';
 import { disposeGroups } from '../lib/tasks/types';
 import { trainLearnedSolver } from '../lib/training';
+import { resolveTrainConfig } from '../lib/training/config';
+import { iterateLoss } from '../lib/training/loss';
+import { trainStep } from '../lib/training/step';
 import { Lgd, loadLearnedSolver, Rim, saveLearnedSolver, Spade } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
@@ -100,6 +103,46 @@ describe('semantic synthesis training task', function () {
     assert.throws(() => new Rim({ gradient: 'unit' as never }), /RIM: gradient must be 'stabilised' or 'rms', got "unit"/);
     rim.dispose();
     tf.dispose([x0, y, big]);
+  });
+
+  it('loss.dataWeight adds d × the mean over iterates of CE through φ per pixel of y to the MSE (absent: the MSE alone)', async () => {
+    const { params } = resolveTask({ kind: 'semantic-synthesis', segmenter: path.join(dir, 'phi') });
+    const images = stackedImages(2, 16);
+    const context = await semanticSynthesisTrainingTask.prepare!(params as never, images);
+    const clean = tf.tidy(() => tf.div(tf.tensor4d(Array.from(images.flatMap((im) => [...im.data])), [2, 16, 16, 4]), 255)) as tf.Tensor4D;
+    const groups = semanticSynthesisTrainingTask.degradeBatch(clean, params as never, 1, context);
+    const g = groups[0];
+    const rim = new Rim({ channels: 3, features: 4, steps: 2, seed: 1 });
+    const before = tf.memory().numTensors;
+    // The loss of trainStep before its update, with lr 0 (no change of the weights between the two calls).
+    const lossOf = (dataWeight?: number) => {
+      const opt = tf.train.adam(0);
+      try {
+        return trainStep(rim, opt, groups, { lr: 0, clipNorm: 0, ...(dataWeight !== undefined ? { dataWeight } : {}) }).loss;
+      } finally {
+        opt.dispose();
+      }
+    };
+    const mse = lossOf();
+    const both = lossOf(0.5);
+    const expected = tf.tidy(() => {
+      const xs = rim.run(g.y, createProblem({ likelihood: g.likelihood, y: g.y }), { x0: g.x0 });
+      const m = iterateLoss(xs, g.clean).dataSync()[0];
+      const ce = xs.map((x) => g.likelihood.value(x, g.y).dataSync()[0] / g.y.size);
+      return { m, ce: (ce[0] + ce[1]) / 2 };
+    });
+    assert.ok(Math.abs(mse - expected.m) < 1e-6 * (1 + expected.m), `MSE alone: ${mse} vs ${expected.m}`);
+    assert.ok(expected.ce > 0.1, `CE per pixel ${expected.ce}`);
+    assert.ok(Math.abs(both - (expected.m + 0.5 * expected.ce)) < 1e-4 * (1 + both), `MSE + 0.5·CE: ${both} vs ${expected.m + 0.5 * expected.ce}`);
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    const base = { name: 'x', model: { kind: 'rim' as const }, task: { kind: 'semantic-synthesis' as const, segmenter: path.join(dir, 'phi') } };
+    assert.equal(resolveTrainConfig(base).loss.dataWeight, undefined);
+    assert.equal(resolveTrainConfig({ ...base, loss: { dataWeight: 0.1 } }).loss.dataWeight, 0.1);
+    assert.throws(() => resolveTrainConfig({ ...base, loss: { dataWeight: -1 } }), /dataWeight/);
+    rim.dispose();
+    disposeGroups(groups);
+    clean.dispose();
+    semanticSynthesisTrainingTask.release!(context);
   });
 
   it('the no-gradient ablations (RIM and LGD) see y as a one-hot label map (measurementChannels = 11) and train through the same task', async () => {

@@ -6,7 +6,11 @@ import { LogEntry, runningMean } from '../training/log';
 import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './figures';
 
 /** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
-export function lossLabel(iterates?: number): string {
+export function lossLabel(iterates?: number, dataWeight?: number): string {
+  if (dataWeight) {
+    const term = `MSE + ${dataWeight}·data term per entry of y`;
+    return iterates === 1 ? `loss (${term})` : `loss (mean over the ${iterates ?? 'T'} iterates of ${term})`;
+  }
   if (iterates === 1) return 'loss (MSE)';
   return iterates === undefined ? 'loss (mean MSE over iterates)' : `loss (mean MSE over the ${iterates} iterates)`;
 }
@@ -18,14 +22,14 @@ export function lossLabel(iterates?: number): string {
  * @example
  * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
  */
-export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50, iterates?: number): Figure {
+export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50, iterates?: number, dataWeight?: number): Figure {
   const steps = entries.map((e) => e.step);
   const loss = entries.map((e) => e.loss);
   const mean = runningMean(loss, window);
   const fig = lineFigure({
     title: `Training loss: ${title}`,
     xLabel: 'step',
-    yLabel: lossLabel(iterates),
+    yLabel: lossLabel(iterates, dataWeight),
     logY: true,
     markers: false,
     series: [
@@ -56,10 +60,10 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
  * @example
  * const png = await saveTrainingCurve(result.log, 'rim_gray', result.runDir);
  */
-export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string, iterates?: number): Promise<Uint8Array | undefined> {
+export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string, iterates?: number, dataWeight?: number): Promise<Uint8Array | undefined> {
   if (entries.length === 0) return undefined;
   const chromium = hasChromium();
-  const written = await saveFigure(trainingCurve(entries, title, 50, iterates), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
+  const written = await saveFigure(trainingCurve(entries, title, 50, iterates, dataWeight), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
   if (chromium) await closeBrowser();
   return written.png ? new Uint8Array(fs.readFileSync(written.png)) : undefined;
 }

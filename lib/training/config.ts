@@ -66,8 +66,12 @@ export interface TrainConfig {
   /** Adam with gradient clipping by global norm (clipNorm 0 = no clipping). */
   optimizer: { lr: number; beta1: number; beta2: number; epsilon: number; clipNorm: number };
   schedule: ScheduleConfig;
-  /** Loss `Σ_t w_t MSE(x_t, x) / Σ_t w_t`; default all `w_t = 1` (the mean over steps). */
-  loss: { stepWeights?: number[] };
+  /**
+   * Loss `Σ_t w_t [MSE(x_t, x) + d · L(y, x_t) / |y|] / Σ_t w_t`; default all `w_t = 1` (the mean over
+   * steps) and `d` = `dataWeight` absent (0: the MSE alone). `L` is the task's likelihood (for semantic
+   * synthesis the cross-entropy through φ over labelled pixels), per measurement entry.
+   */
+  loss: { stepWeights?: number[]; dataWeight?: number };
   /** Write a checkpoint every N steps (default 100). */
   checkpointEvery: number;
   /** Keep the newest N checkpoints (default 2). */
@@ -241,6 +245,7 @@ export const trainConfigSchema = z
           .array(z.number().min(0))
           .refine((w) => w.some((v) => v > 0), { message: 'loss.stepWeights must be non-negative numbers, not all zero' })
           .optional(),
+        dataWeight: z.number().min(0).optional(),
       })
       .strict()
       .default({}),

@@ -4,7 +4,7 @@ import { createProblem } from '../tasks/problem';
 import { TrainingGroup } from '../tasks/types';
 import { LearnedSolver } from '../solvers/learned/types';
 import { clipByGlobalNorm } from './clip';
-import { iterateLoss } from './loss';
+import { iterateDataTerm, iterateLoss } from './loss';
 
 /** Options of {@link trainStep}. */
 export interface TrainStepOptions {
@@ -14,6 +14,8 @@ export interface TrainStepOptions {
   clipNorm: number;
   /** Loss weights `w_t` (default all 1). */
   stepWeights?: readonly number[];
+  /** Weight of the data term `L(y, x_t)` per measurement entry added to the MSE ({@link iterateDataTerm}); default 0 (none). */
+  dataWeight?: number;
 }
 
 /** What {@link trainStep} measured. */
@@ -41,7 +43,9 @@ export function trainStep(solver: LearnedSolver, optimizer: tf.AdamOptimizer, gr
   const problems = groups.map((g) => createProblem({ likelihood: g.likelihood, y: g.y }));
   return optimizerStep(optimizer, solver.trainableVariables(), () => {
     const terms = groups.map((g, i) => {
-      const loss = iterateLoss(solver.run(g.y, problems[i], g.x0 ? { x0: g.x0 } : {}), g.clean, options.stepWeights);
+      const xs = solver.run(g.y, problems[i], g.x0 ? { x0: g.x0 } : {});
+      let loss = iterateLoss(xs, g.clean, options.stepWeights);
+      if (options.dataWeight) loss = tf.add(loss, tf.mul(iterateDataTerm(xs, (x) => g.likelihood.value(x, g.y), g.y.size, options.stepWeights), options.dataWeight)) as tf.Scalar;
       return groups.length === 1 ? loss : tf.mul(loss, g.clean.shape[0] / total);
     });
     return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;

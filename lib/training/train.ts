@@ -65,7 +65,7 @@ export interface TrainOptions {
    * in a drawer from the report layer, e.g. `saveTrainingCurve` of `lib/report/training_curve.ts`);
    * the PNG it returns, if any, goes into the export. Not called when `figures` is false.
    */
-  drawCurve?: (log: readonly LogEntry[], name: string, runDir: string, iterates?: number) => Promise<Uint8Array | undefined>;
+  drawCurve?: (log: readonly LogEntry[], name: string, runDir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
   /** Call `drawCurve` (default true). */
   figures?: boolean;
   /** The command line, recorded in the export's `train.json`. */
@@ -302,7 +302,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       let normValue: number;
       try {
         groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step), context);
-        const r = withMemoryHint(() => trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights }), config);
+        const r = withMemoryHint(() => trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights, dataWeight: config.loss.dataWeight }), config);
         lossValue = r.loss;
         normValue = r.gradNorm;
         if (!r.applied) {
@@ -351,7 +351,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     const wallTime = log.length ? log[log.length - 1].wallTime : wallOffset;
     const result: TrainResult = { solver, config, step, stopped: step >= config.steps ? 'completed' : 'aborted', log, runDir, wallTime, engine };
     writeLog(runDir, log, { name: config.name });
-    const curvePng = options.figures !== false && options.drawCurve && log.length > 0 ? await options.drawCurve(log, config.name, runDir, solver.config.steps) : undefined;
+    const curvePng = options.figures !== false && options.drawCurve && log.length > 0 ? await options.drawCurve(log, config.name, runDir, solver.config.steps, config.loss.dataWeight) : undefined;
     if (result.stopped === 'completed' && options.exportDir !== false) {
       const exportDir = path.resolve(options.exportDir ?? path.join(resultsDir(), 'models', config.name));
       await exportTrainedModel(solver, exportDir, {
