@@ -62,6 +62,6 @@ describe('training log (log.jsonl)', () => {
     const title = (f: typeof fig) => (f.layout?.yaxis as { title?: { text?: string } } | undefined)?.title?.text;
     assert.equal(title(trainingCurve(entries, 'rim', 2, 8)), 'loss (mean MSE over the 8 iterates)');
     assert.equal(title(trainingCurve(entries, 'generator', 2, 1)), 'loss (MSE)', 'a one-pass model has one iterate');
-    assert.equal(title(trainingCurve(entries, 'rim', 2, 8, 0.05)), 'loss (mean over the 8 iterates of MSE + 0.05·data term per entry of y)');
+    assert.equal(title(trainingCurve(entries, 'rim', 2, 8, 0.05)), 'loss (mean of 8: MSE + 0.05·L/|y|)');
   });
 });

@@ -8,8 +8,9 @@ import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './fig
 /** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
 export function lossLabel(iterates?: number, dataWeight?: number): string {
   if (dataWeight) {
-    const term = `MSE + ${dataWeight}·data term per entry of y`;
-    return iterates === 1 ? `loss (${term})` : `loss (mean over the ${iterates ?? 'T'} iterates of ${term})`;
+    // Short enough for the axis: L/|y| is the likelihood's value per entry of y (e.g. CE through φ per pixel).
+    const term = `MSE + ${dataWeight}·L/|y|`;
+    return iterates === 1 ? `loss (${term})` : `loss (mean of ${iterates ?? 'T'}: ${term})`;
   }
   if (iterates === 1) return 'loss (MSE)';
   return iterates === undefined ? 'loss (mean MSE over iterates)' : `loss (mean MSE over the ${iterates} iterates)`;
