@@ -2,6 +2,21 @@
 import { tf } from '../engine/tf';
 
 /**
+ * `Σ_t w_t term(x_t) / Σ_t w_t` over the iterates: the step weighting every loss over iterates shares.
+ * @param who the caller, named in errors
+ * @param weights `w_t` (default all 1; a shorter list is an error)
+ */
+function weightedOverSteps(who: string, iterates: tf.Tensor4D[], term: (x: tf.Tensor4D) => tf.Scalar, weights?: readonly number[]): tf.Scalar {
+  if (iterates.length === 0) throw new Error(`${who}: no iterates`);
+  if (weights && weights.length < iterates.length) throw new Error(`${who}: ${weights.length} step weights for ${iterates.length} iterates`);
+  return tf.tidy(() => {
+    const w = weights ? weights.slice(0, iterates.length) : iterates.map(() => 1);
+    const total = w.reduce((a, b) => a + b, 0);
+    return tf.addN(iterates.map((x, t) => tf.mul(term(x), w[t] / total))) as tf.Scalar;
+  });
+}
+
+/**
  * `Σ_t w_t L(y, x_t) / |y| / Σ_t w_t`: the data term (negative log-likelihood) of the iterates, per
  * entry of the measurement, weighted over steps as {@link iterateLoss}. For semantic synthesis,
  * `L` = the cross-entropy through φ over labelled pixels, so this is the CE per pixel of the label map.
@@ -11,14 +26,8 @@ import { tf } from '../engine/tf';
  * const d = iterateDataTerm(xs, (x) => likelihood.value(x, y), y.size);
  */
 export function iterateDataTerm(iterates: tf.Tensor4D[], value: (x: tf.Tensor4D) => tf.Scalar, entries: number, weights?: readonly number[]): tf.Scalar {
-  if (iterates.length === 0) throw new Error('iterateDataTerm: no iterates');
-  if (weights && weights.length < iterates.length) throw new Error(`iterateDataTerm: ${weights.length} step weights for ${iterates.length} iterates`);
   if (!(entries > 0)) throw new Error(`iterateDataTerm: entries must be positive, got ${entries}`);
-  return tf.tidy(() => {
-    const w = weights ? weights.slice(0, iterates.length) : iterates.map(() => 1);
-    const total = w.reduce((a, b) => a + b, 0);
-    return tf.addN(iterates.map((x, t) => tf.mul(value(x), w[t] / total / entries))) as tf.Scalar;
-  });
+  return weightedOverSteps('iterateDataTerm', iterates, (x) => tf.div(value(x), entries) as tf.Scalar, weights);
 }
 
 /**
@@ -31,12 +40,5 @@ export function iterateDataTerm(iterates: tf.Tensor4D[], value: (x: tf.Tensor4D)
  * const loss = iterateLoss(xs, clean); // scalar
  */
 export function iterateLoss(iterates: tf.Tensor4D[], truth: tf.Tensor4D, weights?: readonly number[]): tf.Scalar {
-  if (iterates.length === 0) throw new Error('iterateLoss: no iterates');
-  if (weights && weights.length < iterates.length) throw new Error(`iterateLoss: ${weights.length} step weights for ${iterates.length} iterates`);
-  return tf.tidy(() => {
-    const w = weights ? weights.slice(0, iterates.length) : iterates.map(() => 1);
-    const total = w.reduce((a, b) => a + b, 0);
-    const terms = iterates.map((x, t) => tf.mul(tf.mean(tf.squaredDifference(x, truth)), w[t] / total));
-    return tf.addN(terms) as tf.Scalar;
-  });
+  return weightedOverSteps('iterateLoss', iterates, (x) => tf.mean(tf.squaredDifference(x, truth)) as tf.Scalar, weights);
 }
