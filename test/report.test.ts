@@ -18,6 +18,7 @@ import {
   wrapLine,
   isNotebook,
   lineFigure,
+  SERIES_COLORS,
   pivotTable,
   readTable,
   saveFigure,
@@ -231,6 +232,29 @@ describe('report', () => {
       assert.match(html, /^<!doctype html>/);
       assert.match(html, /Plotly\.newPlot\("figure"/);
       assert.ok(html.length > 1e6, 'plotly.js is inlined');
+    });
+
+    it('pairs series by colour, hides legend entries, and puts a legend below with room for it', () => {
+      const pair = lineFigure({
+        legend: 'below',
+        series: [
+          { name: 'RIM', y: [1, 2], color: SERIES_COLORS[3] },
+          { name: 'RIM (φ\')', y: [1, 3], color: SERIES_COLORS[3], dash: 'dash', hideInLegend: true },
+          { name: 'LGD', y: [2, 2] },
+        ],
+      });
+      const d = pair.data as Array<{ line: { color?: string; dash?: string }; marker?: { color: string }; showlegend?: boolean }>;
+      assert.equal(d[0].line.color, '#d62728');
+      assert.deepEqual(d[1].line, { dash: 'dash', color: '#d62728' });
+      assert.equal(d[1].marker?.color, '#d62728');
+      assert.equal(d[1].showlegend, false);
+      assert.ok(!('showlegend' in d[0]) && d[2].line.color === undefined, 'other series keep plotly\'s defaults');
+      const legend = pair.layout!.legend as { y: number; yanchor: string };
+      assert.ok(legend.y < 0 && legend.yanchor === 'top', 'the legend sits under the x axis');
+      assert.equal(pair.layout!.height, 450 + 2 * 22, 'two legend lines below: the figure grows by them');
+      assert.equal(lineFigure({ legend: 'below', height: 300, series: [{ name: 'a', y: [1] }, { name: 'b', y: [2] }] }).layout!.height, 300, 'a given height wins');
+      assert.equal(fig.layout!.height, undefined, 'legend on the right: default height');
+      assert.throws(() => lineFigure({ legend: 'top' as 'below', series: [{ name: 'a', y: [1] }] }), /legend must be 'right' or 'below', got "top"/);
     });
 
     it('is a no-op to show a figure outside a notebook', async () => {

@@ -472,7 +472,20 @@ export interface LineSeries {
   y: ArrayLike<number>;
   /** Line dash style, e.g. `'dash'` for reference values. */
   dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot';
+  /**
+   * Line (and marker) colour, e.g. `SERIES_COLORS[k]`; default: plotly's colour cycle. Give two
+   * series the same colour and different `dash` to pair them (one method, two measures).
+   */
+  color?: string;
+  /** Leave this series out of the legend (e.g. the dashed twin of a solid series of the same colour). */
+  hideInLegend?: boolean;
 }
+
+/**
+ * The ten colours of plotly's default cycle, for series that should share a colour (see
+ * {@link LineSeries.color}).
+ */
+export const SERIES_COLORS: readonly string[] = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 /** Options of {@link lineFigure}. */
 export interface LineFigureOptions {
@@ -494,6 +507,11 @@ export interface LineFigureOptions {
   logX?: boolean;
   /** Show markers on the points (default: when every series has at most 50 points). */
   markers?: boolean;
+  /**
+   * Where the legend goes: `'right'` (default, one column beside the plot) or `'below'` (under
+   * the x axis, so that long names or many series do not squeeze the plot).
+   */
+  legend?: 'right' | 'below';
   /** Width in CSS pixels (default 720). */
   width?: number;
   /** Height in CSS pixels (default 450). */
@@ -511,6 +529,10 @@ export function lineFigure(options: LineFigureOptions): Figure {
     throw new Error('lineFigure: `series` must be a non-empty array of { name, x?, y }');
   }
   const markers = options.markers ?? options.series.every((s) => s.y.length <= 50);
+  if (options.legend !== undefined && options.legend !== 'right' && options.legend !== 'below') {
+    throw new Error(`lineFigure: legend must be 'right' or 'below', got ${JSON.stringify(options.legend)}`);
+  }
+  const below = options.legend === 'below';
   const data = options.series.map((s, i) => {
     if (!s || s.y == null || typeof s.y.length !== 'number') throw new Error(`lineFigure: series ${i} has no y values`);
     const y = Array.from(s.y, Number);
@@ -524,7 +546,9 @@ export function lineFigure(options: LineFigureOptions): Figure {
       name: s.name,
       x,
       y,
-      line: s.dash ? { dash: s.dash } : {},
+      line: { ...(s.dash ? { dash: s.dash } : {}), ...(s.color ? { color: s.color } : {}) },
+      ...(s.color ? { marker: { color: s.color } } : {}),
+      ...(s.hideInLegend ? { showlegend: false } : {}),
     };
   });
   // Integer x over a short span (e.g. a few iterations): one tick per integer, no "0.5" ticks.
@@ -554,7 +578,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
     font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
     paper_bgcolor: 'white',
     plot_bgcolor: 'white',
-    margin: { l: 70, r: 20, t: options.title ? 60 : 20, b: 60 },
+    margin: { l: 70, r: 20, t: options.title ? 60 : 20, b: below ? 80 : 60 },
     xaxis,
     yaxis: {
       title: { text: options.yLabel ?? '' },
@@ -566,12 +590,15 @@ export function lineFigure(options: LineFigureOptions): Figure {
       linecolor: '#444',
       ticks: 'outside',
     },
-    legend: { orientation: 'v' },
+    // below: under the x axis title (paper y < 0), left-aligned, one entry per line
+    legend: below ? { orientation: 'v', x: 0, xanchor: 'left', y: -0.13, yanchor: 'top' } : { orientation: 'v' },
     showlegend: data.length > 1,
   };
   if (options.title) layout.title = { text: options.title };
   if (options.width) layout.width = options.width;
   if (options.height) layout.height = options.height;
+  // a legend below takes its lines from the plot: grow the default height with them
+  else if (below) layout.height = 450 + 22 * data.filter((d) => !('showlegend' in d)).length;
   return { data, layout };
 }
 
