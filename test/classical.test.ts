@@ -315,6 +315,33 @@ describe('classical solvers', function () {
     });
   });
 
+  describe('relative-decrease stop (fTol)', () => {
+    it('stops L-BFGS once an iteration gains less than fTol of the objective, at about the same objective, with fewer evaluations', () => {
+      const truth = tf.tidy(() => tf.add(tf.mul(tf.range(0, 256).reshape([1, 16, 16, 1]), 0.5 / 256), 0.2) as tf.Tensor4D);
+      const A = gaussianBlur(5, 1.2);
+      const lik = gaussianLikelihood(A, { sigma: 0.01 });
+      const yb = lik.sample(truth, 5);
+      const p = createProblem({ likelihood: lik, y: yb, prior: totalVariation({ lambda: 2, epsilon: 0.01 }) });
+      const long = lbfgs(p, yb, { maxIter: 300, tol: 0 });
+      const short = lbfgs(p, yb, { maxIter: 300, tol: 0, fTol: 1e-6 });
+      const fLong = long.history[long.history.length - 1];
+      const fShort = short.history[short.history.length - 1];
+      assert.ok(short.converged && /relative decrease \S+ <= fTol 0\.000001/.test(short.reason), short.reason);
+      const prev = short.history[short.history.length - 2].objective;
+      assert.ok((prev - fShort.objective) / Math.max(Math.abs(prev), 1) <= 1e-6, 'the last iteration gained at most fTol');
+      assert.ok(short.history.slice(1, -1).every((h, i) => (short.history[i].objective - h.objective) / Math.max(Math.abs(short.history[i].objective), 1) > 1e-6), 'no earlier iteration was below fTol');
+      assert.ok(fShort.evaluations < fLong.evaluations, `evaluations ${fShort.evaluations} vs ${fLong.evaluations} without fTol`);
+      assert.ok(Math.abs(fShort.objective - fLong.objective) / fLong.objective < 1e-4, `objective ${fShort.objective} vs ${fLong.objective}`);
+      const off = lbfgs(p, yb, { maxIter: 300, tol: 0, fTol: 0 });
+      assert.equal(off.history.length, long.history.length, 'fTol 0 disables the rule');
+      off.x.dispose();
+      assert.throws(() => lbfgs(p, yb, { fTol: -1 }), /lbfgs: fTol must be a finite number >= 0, got -1/);
+      assert.throws(() => gradientDescent(p, yb, { tol: Number.NaN }), /gradientDescent: tol must be a finite number >= 0, got NaN/);
+      tf.dispose([long.x, short.x, truth, yb]);
+      A.dispose();
+    });
+  });
+
   describe('Gauss–Newton', () => {
     it('reaches the closed-form minimiser of a quadratic problem in a few steps', () => {
       const { x, history } = gaussNewton(problem, x0, { maxIter: 8, cgIter: 30, damping: 1 });

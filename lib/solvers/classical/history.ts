@@ -82,6 +82,13 @@ export interface SolverOptions {
   tol?: number;
   /** Stop when the (projected) gradient norm is `≤ gradTol` (default 0: disabled). */
   gradTol?: number;
+  /**
+   * Stop when the last iteration lowered the objective by at most `fTol · max(|f_{k−1}|, |f_k|, 1)`
+   * (a relative-decrease rule, as L-BFGS-B's `factr`; default 0: disabled). In float32 the objective
+   * carries a relative rounding error of about 1e-7, so a decrease below ~1e-6 of it is noise: past
+   * that point a line search spends its evaluations on no progress.
+   */
+  fTol?: number;
   /** The ground truth, `[b, h, w, c]`: adds PSNR and SSIM to every record. */
   truth?: tf.Tensor4D;
   /** Data range of PSNR/SSIM (default 1, for images in [0, 1]). */
@@ -93,7 +100,7 @@ export interface SolverOptions {
  * @example
  * SOLVER_DEFAULTS.maxIter; // 100
  */
-export const SOLVER_DEFAULTS = { maxIter: 100, tol: 1e-6, gradTol: 0, dataRange: 1 } as const;
+export const SOLVER_DEFAULTS = { maxIter: 100, tol: 1e-6, gradTol: 0, fTol: 0, dataRange: 1 } as const;
 
 /**
  * Fills a solver's history: times from its construction, adds PSNR/SSIM when `truth` is set,
@@ -123,6 +130,10 @@ export class Recorder {
     private readonly onIteration?: IterationCallback,
   ) {
     problem.checkInput(x0, `${solver}: x0`);
+    for (const key of ['tol', 'gradTol', 'fTol'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new Error(`${solver}: ${key} must be a finite number >= 0, got ${v}`);
+    }
     const t = options.truth;
     if (t && !sameShape(t.shape, x0.shape)) {
       throw new Error(`${solver}: truth has shape ${formatShape(t.shape)} but x0 has shape ${formatShape(x0.shape)}`);
@@ -154,7 +165,7 @@ export class Recorder {
   }
 
   /**
-   * The shared stopping rules on the last record: the callback, `gradTol` and `tol`.
+   * The shared stopping rules on the last record: the callback, `gradTol`, `tol` and `fTol`.
    * @param previousNorm `‖x_{k−1}‖`
    * @returns the reason to stop and whether it counts as convergence, or undefined to go on
    */
@@ -167,6 +178,12 @@ export class Recorder {
     if (rec.gradNorm <= gradTol) return { reason: `gradient norm ${rec.gradNorm.toExponential(2)} <= gradTol ${gradTol}`, converged: true };
     if (rec.iteration > 0 && rec.stepNorm <= tol * Math.max(previousNorm, 1)) {
       return { reason: `relative step ${(rec.stepNorm / Math.max(previousNorm, 1)).toExponential(2)} <= tol ${tol}`, converged: true };
+    }
+    const fTol = this.options.fTol ?? SOLVER_DEFAULTS.fTol;
+    const prev = this.history[this.history.length - 2];
+    if (fTol > 0 && prev && rec.iteration > 0) {
+      const decrease = (prev.objective - rec.objective) / Math.max(Math.abs(prev.objective), Math.abs(rec.objective), 1);
+      if (decrease <= fTol) return { reason: `relative decrease ${decrease.toExponential(2)} <= fTol ${fTol}`, converged: true };
     }
     return undefined;
   }
