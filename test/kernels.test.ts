@@ -418,3 +418,82 @@ describe('BiasAddGrad kernel and the FusedConv2D gradient (the engine ops convBi
     tf.dispose([x, w, b]);
   });
 });
+
+describe('Identity and same-dtype Cast share the buffer on wasm (no copy)', function () {
+  this.timeout(120000);
+  let previous = '';
+  before(async () => {
+    require('@tensorflow/tfjs-backend-wasm');
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'));
+    registerWasmKernels();
+  });
+  after(async () => {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  });
+
+  it('clone and cast to the same dtype share, other casts convert; disposal order does not matter; nothing leaks', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number; refCount(id: tf.DataId): number };
+    const tensors = tf.memory().numTensors;
+    const ids = backend.numDataIds();
+    const x = tf.tensor2d([1.5, -2.25, 3, 4.75], [2, 2]);
+    const c = tf.clone(x);
+    const f = tf.cast(x, 'float32');
+    assert.equal(c.dataId, x.dataId, 'clone shares the buffer');
+    assert.equal(f.dataId, x.dataId, 'a float32 → float32 cast shares the buffer');
+    assert.equal(backend.refCount(x.dataId), 3);
+    assert.equal(backend.numDataIds(), ids + 1, 'one buffer for three tensors');
+    const i = tf.cast(x, 'int32');
+    assert.notEqual(i.dataId, x.dataId);
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3, 4], 'a dtype change still converts');
+    x.dispose(); // the shared copies outlive the original
+    assert.deepEqual(Array.from(c.dataSync()), [1.5, -2.25, 3, 4.75]);
+    assert.deepEqual(Array.from(f.dataSync()), [1.5, -2.25, 3, 4.75]);
+    tf.dispose([c, f, i]);
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(backend.numDataIds(), ids, 'the shared buffer is freed with its last tensor');
+  });
+
+  it('gradients through saved tensors (clones) equal those of the copying kernels, bit for bit, with no leak', () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomValues(2 * 6 * 5 * 3, 7), [2, 6, 5, 3]);
+        const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+        const f = (a: tf.Tensor, k: tf.Tensor) => {
+          const h = tf.sigmoid(tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'));
+          return tf.sum(tf.mul(tf.relu(tf.sub(h, 0.5)), tf.div(h, tf.add(tf.square(a).sum(3, true), 1))));
+        };
+        const [gx, gw] = tf.grads(f)([x, w]);
+        return [Array.from(gx.dataSync()), Array.from(gw.dataSync())];
+      });
+    const shared = run();
+    const own = { identity: tf.getKernel('Identity', 'wasm')!, cast: tf.getKernel('Cast', 'wasm')! };
+    // the copying kernels: tfjs-backend-wasm's own behaviour (a new buffer, a copy)
+    const copy = (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const be = args.backend as { makeOutput(s: number[], d: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
+      const out = be.makeOutput(x.shape, (args.attrs?.dtype as tf.DataType) ?? x.dtype);
+      be.typedArrayFromHeap(out).set(be.typedArrayFromHeap(x));
+      return out;
+    };
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.unregisterKernel('Cast', 'wasm');
+    tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: copy as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: 'Cast', backendName: 'wasm', kernelFunc: copy as unknown as tf.KernelFunc });
+    let copied: number[][];
+    try {
+      copied = run();
+    } finally {
+      tf.unregisterKernel('Identity', 'wasm');
+      tf.unregisterKernel('Cast', 'wasm');
+      tf.registerKernel(own.identity);
+      tf.registerKernel(own.cast);
+    }
+    assert.deepEqual(shared, copied);
+    const tensors = tf.memory().numTensors;
+    const ids = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    run();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), ids, 'no wasm buffer leaked');
+  });
+});

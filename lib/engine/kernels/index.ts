@@ -13,6 +13,9 @@
  *   `conv2d_grad.ts`, and of `FusedConv2D` with a linear activation (tfjs-core has none), see
  *   `fused_conv2d_grad.ts`: what lets `lib/engine/ops` run a biased convolution as one kernel.
  *
+ * - `Identity` and same-dtype `Cast` share the input's buffer instead of copying it (the engine
+ *   clones every tensor a gradient saves), see `share.ts`.
+ *
  * Everything heavy runs in XNNPACK through the backend's own `Conv2D` kernel; the glue is wasm
  * `Transpose` / `Slice` plus small JS loops over filter-sized data.
  */
@@ -21,6 +24,7 @@ import { biasAddGradConfig, biasAddGradWasm } from './bias_add_grad';
 import { conv2dBackpropFilterConfig, conv2dBackpropFilterWasm } from './conv2d_backprop_filter';
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from './conv2d_backprop_input';
 import { registerConvGradients } from './conv2d_grad';
+import { castSharedWith, identitySharedConfig } from './share';
 import { WASM } from './wasm_util';
 
 export { conv2dBackpropFilterWasm, conv2dBackpropFilterConfig } from './conv2d_backprop_filter';
@@ -37,6 +41,7 @@ export {
 } from './conv2d_grad';
 export { BIAS_ADD_GRAD, biasAddGrad, biasAddGradConfig, biasAddGradGradConfig, biasAddGradWasm } from './bias_add_grad';
 export { fusedConv2dGradConfig } from './fused_conv2d_grad';
+export { identityShared, identitySharedConfig, castSharedWith } from './share';
 export { WasmScope, wasmKernel } from './wasm_util';
 export type { WasmBackendLike } from './wasm_util';
 
@@ -50,6 +55,9 @@ let originalBackpropInput: tf.KernelConfig | undefined;
 export function originalWasmBackpropInput(): tf.KernelConfig | undefined {
   return originalBackpropInput;
 }
+
+/** The sharing `Cast` (built once around the backend's own kernel), see `share.ts`. */
+let castShared: tf.KernelConfig | undefined;
 
 function install(config: tf.KernelConfig): void {
   const current = tf.getKernel(config.kernelName, WASM);
@@ -76,6 +84,12 @@ export function registerWasmKernels(): void {
   install(conv2dBackpropFilterConfig);
   install(conv2dBackpropInputConfig);
   install(biasAddGradConfig);
+  install(identitySharedConfig);
+  if (!castShared) {
+    const own = tf.getKernel('Cast', WASM);
+    if (own) castShared = { ...own, kernelFunc: castSharedWith(own.kernelFunc) };
+  }
+  if (castShared) install(castShared);
   registerConvGradients();
 }
 
@@ -84,6 +98,7 @@ export function wasmKernelsRegistered(): boolean {
   return (
     tf.getKernel('Conv2DBackpropFilter', WASM)?.kernelFunc === (conv2dBackpropFilterWasm as unknown as tf.KernelFunc) &&
     tf.getKernel('Conv2DBackpropInput', WASM)?.kernelFunc === (conv2dBackpropInputWasm as unknown as tf.KernelFunc) &&
-    tf.getKernel(biasAddGradConfig.kernelName, WASM)?.kernelFunc === (biasAddGradWasm as unknown as tf.KernelFunc)
+    tf.getKernel(biasAddGradConfig.kernelName, WASM)?.kernelFunc === (biasAddGradWasm as unknown as tf.KernelFunc) &&
+    tf.getKernel('Identity', WASM)?.kernelFunc === identitySharedConfig.kernelFunc
   );
 }
