@@ -497,3 +497,75 @@ describe('Identity and same-dtype Cast share the buffer on wasm (no copy)', func
     assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), ids, 'no wasm buffer leaked');
   });
 });
+
+describe('Concat and SplitV for narrow rows on wasm', function () {
+  this.timeout(120000);
+  let previous = '';
+  before(async () => {
+    require('@tensorflow/tfjs-backend-wasm');
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'));
+    registerWasmKernels();
+  });
+  after(async () => {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  });
+
+  /** Runs `f` on wasm (this folder's kernels) and on cpu (tfjs's reference), returning both results' values and shapes. */
+  async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<Array<{ shape: number[]; values: number[] }[]>> {
+    const out = [];
+    for (const b of ['wasm', 'cpu']) {
+      await tf.setBackend(b);
+      out.push(tf.tidy(() => ([] as tf.Tensor[]).concat(f()).map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }))));
+    }
+    await tf.setBackend('wasm');
+    return out;
+  }
+
+  it('concat equals the cpu backend: every axis, 1 to 4 pieces, narrow and wide rows, odd sizes, int32, an empty piece, a negative axis', async () => {
+    let seed = 100;
+    const cases: Array<{ shapes: number[][]; axis: number; dtype?: 'int32' }> = [
+      { shapes: [[8, 32, 32, 1], [8, 32, 32, 1]], axis: 3 },
+      { shapes: [[2, 5, 7, 1], [2, 5, 7, 3], [2, 5, 7, 2]], axis: 3 },
+      { shapes: [[3, 5, 7, 40], [3, 5, 7, 33]], axis: -1 },
+      { shapes: [[1, 3, 3, 2], [1, 4, 3, 2]], axis: 1 },
+      { shapes: [[2, 3, 1, 5], [2, 3, 2, 5], [2, 3, 0, 5], [2, 3, 1, 5]], axis: 2 },
+      { shapes: [[1, 9], [4, 9]], axis: 0 },
+      { shapes: [[6, 1], [6, 1], [6, 1], [6, 1]], axis: 1, dtype: 'int32' },
+    ];
+    for (const c of cases) {
+      const values = c.shapes.map((s) => randomValues(s.reduce((a, b) => a * b, 1), seed++));
+      const [w, cpu] = await both(() => tf.concat(c.shapes.map((s, i) => tf.tensor(c.dtype ? values[i].map((v) => Math.round(v * 100)) : values[i], s, c.dtype ?? 'float32')), c.axis));
+      assert.deepEqual(w, cpu, `concat of ${JSON.stringify(c.shapes)} on axis ${c.axis}`);
+    }
+  });
+
+  it('split equals the cpu backend (sizes, a -1 size, equal parts, narrow and wide), and the gradient of concat is the split', async () => {
+    const x = randomValues(2 * 5 * 7 * 6, 7);
+    for (const [sizes, axis] of [[[1, 5], 3], [[2, -1, 1], 3], [3, 3], [[2, 3], 1], [[1, 6], 2], [[1, 1], 0]] as Array<[number | number[], number]>) {
+      const [w, cpu] = await both(() => tf.split(tf.tensor4d(x, [2, 5, 7, 6]), sizes, axis));
+      assert.deepEqual(w, cpu, `split ${JSON.stringify(sizes)} on axis ${axis}`);
+    }
+    const [w, cpu] = await both(() => {
+      const a = tf.tensor4d(randomValues(2 * 4 * 4, 8), [2, 4, 4, 1]);
+      const b = tf.tensor4d(randomValues(2 * 4 * 4 * 3, 9), [2, 4, 4, 3]);
+      const r = tf.tensor4d(randomValues(2 * 4 * 4 * 4, 10), [2, 4, 4, 4]);
+      return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], 3), r)))([a, b]);
+    });
+    assert.deepEqual(w, cpu);
+  });
+
+  it('leaks neither tensors nor wasm buffers, and still names shapes that do not fit', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const a = tf.ones([2, 3, 1]);
+    const b = tf.zeros([2, 3, 2]);
+    const run = () => tf.tidy(() => tf.split(tf.concat([a, b], 2), [2, 1], 2).forEach((t) => t.dataSync()));
+    run();
+    const [tensors, ids] = [tf.memory().numTensors, backend.numDataIds()];
+    for (let i = 0; i < 3; i++) run();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(backend.numDataIds(), ids);
+    assert.throws(() => tf.concat([a, tf.ones([3, 3, 1])], 2), /shapes|must match/i);
+    tf.dispose([a, b]);
+  });
+});

@@ -19,6 +19,7 @@ import {
   ParamSet,
   Rim,
   saveLearnedSolver,
+  withWeightSlices,
 } from '../lib/solvers/learned';
 
 /** A seeded uniform tensor in [0, 1). */
@@ -89,6 +90,45 @@ describe('learned solvers', function () {
       const b = gru.step(x, zero);
       assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]) < 1e-6);
       tf.dispose([x, h, out, zero, a, b]);
+      params.dispose();
+    });
+
+    it('withWeightSlices: T steps slice each weight once, with the same states and weight gradients as slicing per step, and free the slices', async () => {
+      const params = new ParamSet(3);
+      const gru = new ConvGRU(params, 'g', 2, 4);
+      const xs = [0, 1, 2].map((t) => image([2, 5, 6, 2], 10 + t));
+      const run = () => {
+        let h: tf.Tensor4D | null = null;
+        for (const x of xs) {
+          const next: tf.Tensor4D = gru.step(x, h);
+          h?.dispose();
+          h = next;
+        }
+        return h!;
+      };
+      const loss = (scoped: boolean) => () => tf.sum(tf.square(scoped ? withWeightSlices(run) : run())) as tf.Scalar;
+      const grads = (scoped: boolean) => {
+        const { value, grads: g } = tf.variableGrads(loss(scoped), params.variables);
+        const out = { value: value.dataSync()[0], grads: Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v.dataSync())])) };
+        tf.dispose([value, ...Object.values(g)]);
+        return out;
+      };
+      const plain = grads(false);
+      const scoped = grads(true);
+      assert.equal(scoped.value, plain.value, 'the same forward values, bit for bit');
+      for (const k of Object.keys(plain.grads)) {
+        const d = Math.max(...plain.grads[k].map((v, i) => Math.abs(v - scoped.grads[k][i])));
+        assert.ok(d < 1e-5, `${k}: gradients differ by ${d}`);
+      }
+      const slices = async (scoped: boolean) => (await tf.profile(() => tf.dispose(scoped ? withWeightSlices(run) : run()))).kernels.filter((k) => k.name === 'Slice').length;
+      const [perStep, once] = [await slices(false), await slices(true)];
+      // 3 gates × (input kernel, input bias, hidden kernel, hidden bias); the first step (h = 0) has no hidden kernels
+      assert.equal(once, 12, `Slice kernels in the scope: ${once}`);
+      assert.equal(perStep, 9 + 12 + 12, `Slice kernels without the scope: ${perStep}`);
+      const before = tf.memory().numTensors;
+      tf.dispose(withWeightSlices(run));
+      assert.equal(tf.memory().numTensors, before, 'the scope frees its slices');
+      tf.dispose(xs);
       params.dispose();
     });
 

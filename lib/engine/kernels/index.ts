@@ -13,6 +13,8 @@
  *   `conv2d_grad.ts`, and of `FusedConv2D` with a linear activation (tfjs-core has none), see
  *   `fused_conv2d_grad.ts`: what lets `lib/engine/ops` run a biased convolution as one kernel.
  *
+ * - `Concat` and `SplitV` copy narrow rows by a loop instead of one `set` / strided slice per
+ *   row (the RIM's `[x, ∇]` input: rows of one value), see `concat.ts`.
  * - `Identity` and same-dtype `Cast` share the input's buffer instead of copying it (the engine
  *   clones every tensor a gradient saves), see `share.ts`.
  *
@@ -24,6 +26,7 @@ import { biasAddGradConfig, biasAddGradWasm } from './bias_add_grad';
 import { conv2dBackpropFilterConfig, conv2dBackpropFilterWasm } from './conv2d_backprop_filter';
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from './conv2d_backprop_input';
 import { registerConvGradients } from './conv2d_grad';
+import { narrowCopyConfigs } from './concat';
 import { castSharedWith, identitySharedConfig } from './share';
 import { WASM } from './wasm_util';
 
@@ -42,6 +45,7 @@ export {
 export { BIAS_ADD_GRAD, biasAddGrad, biasAddGradConfig, biasAddGradGradConfig, biasAddGradWasm } from './bias_add_grad';
 export { fusedConv2dGradConfig } from './fused_conv2d_grad';
 export { identityShared, identitySharedConfig, castSharedWith } from './share';
+export { concatWith, splitVWith, NARROW } from './concat';
 export { WasmScope, wasmKernel } from './wasm_util';
 export type { WasmBackendLike } from './wasm_util';
 
@@ -58,6 +62,8 @@ export function originalWasmBackpropInput(): tf.KernelConfig | undefined {
 
 /** The sharing `Cast` (built once around the backend's own kernel), see `share.ts`. */
 let castShared: tf.KernelConfig | undefined;
+/** `Concat` and `SplitV` for narrow rows (built once around the backend's own kernels), see `concat.ts`. */
+let narrow: tf.KernelConfig[] | undefined;
 
 function install(config: tf.KernelConfig): void {
   const current = tf.getKernel(config.kernelName, WASM);
@@ -90,6 +96,8 @@ export function registerWasmKernels(): void {
     if (own) castShared = { ...own, kernelFunc: castSharedWith(own.kernelFunc) };
   }
   if (castShared) install(castShared);
+  narrow ??= narrowCopyConfigs();
+  narrow.forEach(install);
   registerConvGradients();
 }
 
