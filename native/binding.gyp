@@ -10,7 +10,7 @@
       # oneDNN's C++ API reports errors by exceptions; they are caught and turned into JS errors.
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fopenmp"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }

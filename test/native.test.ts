@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../lib/engine/tf';
 import { dilateFilter, registerWasmKernels } from '../lib/engine/kernels';
+import { gruGate } from '../lib/engine/ops';
 import {
   convParams,
   nativeAvailable,
@@ -387,6 +388,49 @@ describe('native conv kernels (oneDNN addon)', function () {
       }
       assertSameAcrossModes(res, ['Δ', 'dx'], `${name} cell`);
     }
+  });
+
+  it('the fused GRU gate (LgdGruGate / LgdGruGateGrad) equals the tfjs-op gate on wasm-only and cpu: h\' and the gradients of all seven inputs, odd shapes, batch 1, saturated values, no leaks', async () => {
+    const shapes: number[][] = [[1, 5, 7, 3], [2, 9, 8, 16], [3, 1, 1, 1], [8, 32, 32, 32]];
+    const names = ['h\'', 'dxr', 'dur', 'dxz', 'duz', 'dxn', 'dhn', 'dh'];
+    for (const [k, shape] of shapes.entries()) {
+      const n = size(shape);
+      // values in ±4, and in the first case some far outside (σ and tanh saturate: the clamps of the native exp)
+      const inputs = [0, 1, 2, 3, 4, 5, 6].map((i) => {
+        const v = randomValues(n, 700 + 10 * k + i).map((x) => 4 * x);
+        if (k === 0) for (let j = 0; j < n; j += 5) v[j] = (j % 2 ? 1 : -1) * (30 + j);
+        return v;
+      });
+      const res = {} as Record<Mode, Float32Array[]>;
+      for (const mode of MODES) {
+        const { result, nativeCalls } = await inMode(mode, async () => {
+          const tensors = tf.memory().numTensors;
+          const ts = inputs.map((v) => tf.tensor4d(v, shape as Shape4));
+          const r = tf.tensor4d(randomValues(n, 790 + k), shape as Shape4);
+          const f = (...a: tf.Tensor[]) => tf.sum(tf.mul(gruGate(...(a as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D])), r));
+          const out = gruGate(...(ts as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]));
+          const grads = tf.grads(f)(ts);
+          const arrays = [out, ...grads].map((t) => t.dataSync() as Float32Array);
+          tf.dispose([out, r, ...ts, ...grads]);
+          assert.equal(tf.memory().numTensors, tensors, `gruGate ${mode} [${shape}]: tensor leak`);
+          return arrays;
+        });
+        res[mode] = result;
+        if (mode === 'native') assert.ok(nativeCalls >= 2, `[${shape}]: the fused kernels ran (${nativeCalls} calls)`);
+        else assert.equal(nativeCalls, 0);
+      }
+      for (const mode of ['native', 'wasm'] as const) {
+        res.cpu.forEach((want, i) => {
+          const e = relErr(res[mode][i], want);
+          assert.ok(e < 1e-5, `gruGate [${shape}], ${mode} vs cpu: ${names[i]} rel err ${e.toExponential(2)}`);
+        });
+      }
+      assert.ok(res.native.every((a) => a.every(Number.isFinite)), 'finite where σ and tanh saturate');
+    }
+    const a = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const b = tf.zeros([1, 2, 2, 4]) as tf.Tensor4D;
+    assert.throws(() => gruGate(a, a, a, a, a, b, a), /gruGate: hn is float32 \[1,2,2,4\], expected float32 \[1,2,2,3\] like h/);
+    tf.dispose([a, b]);
   });
 
   it('the native BiasAddGrad equals a double-precision sum (rank 2 and 4, empty)', async () => {

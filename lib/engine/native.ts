@@ -37,6 +37,13 @@ export interface NativeAddon {
   info(): { version: string; hash: string; cpuRuntime: string; threads: number; isa: string; cached: number; autotune: boolean };
   setThreads(n: number): number;
   clearCache(): void;
+  /** The fused conv-GRU gate, element-wise over n values: `out = n + z (h − n)`, see {@link GRU_GATE}. */
+  gruGate(xr: Float32Array, ur: Float32Array, xz: Float32Array, uz: Float32Array, xn: Float32Array, hn: Float32Array, h: Float32Array, out: Float32Array, n: number): void;
+  /** Its gradient: the five input gradients (∂xr = ∂ur, ∂xz = ∂uz) from `dy`. */
+  gruGateGrad(
+    xr: Float32Array, ur: Float32Array, xz: Float32Array, uz: Float32Array, xn: Float32Array, hn: Float32Array, h: Float32Array, dy: Float32Array,
+    dar: Float32Array, daz: Float32Array, dan: Float32Array, dhn: Float32Array, dh: Float32Array, n: number,
+  ): void;
 }
 
 /** What {@link nativeInfo} reports. */
@@ -275,7 +282,7 @@ function warnOnce(kernel: string, err: unknown): void {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 /** A native kernel body: the result, or null to let the previous kernel run. */
-type NativeBody = (mod: NativeAddon, access: Access, args: KernelArgs) => tf.TensorInfo | null;
+type NativeBody = (mod: NativeAddon, access: Access, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 function conv2dBody(mod: NativeAddon, access: Access, args: KernelArgs): tf.TensorInfo | null {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -416,13 +423,64 @@ function release(access: Access, info: tf.TensorInfo): null {
   return null;
 }
 
+/**
+ * The fused conv-GRU gate (a kernel of its own, only native): inputs `xr, ur, xz, uz, xn, hn, h`
+ * of one shape, output `h' = n + z (h − n)` with `r = σ(xr + ur)`, `z = σ(xz + uz)`,
+ * `n = tanh(xn + r hn)` (tanh as `2σ(2a) − 1`). {@link GRU_GATE_GRAD} gives `[∂(xr+ur), ∂(xz+uz),
+ * ∂xn, ∂hn, ∂h]` from the same inputs and `dy`. Used by `ConvGRU` when registered (see
+ * {@link gruGateKernelsActive}); without the addon the GRU runs on tfjs ops.
+ */
+export const GRU_GATE = 'LgdGruGate';
+/** The gradient kernel of {@link GRU_GATE}. */
+export const GRU_GATE_GRAD = 'LgdGruGateGrad';
+const GRU_INPUTS = ['xr', 'ur', 'xz', 'uz', 'xn', 'hn', 'h'] as const;
+
+/** Float32 views of the named inputs when all exist, are float32 and share `shape`; else null. */
+function sameShapeInputs(access: Access, args: KernelArgs, names: readonly string[]): { views: Float32Array[]; shape: number[] } | null {
+  const infos = names.map((k) => args.inputs[k] as tf.TensorInfo | undefined);
+  const first = infos[0];
+  if (!first || infos.some((t) => !t || t.dtype !== 'float32' || t.shape.length !== first.shape.length || t.shape.some((d, i) => d !== first.shape[i]))) return null;
+  const views = infos.map((t) => access.input(t!));
+  return views.every((v) => v) ? { views: views as Float32Array[], shape: first.shape.slice() } : null;
+}
+
+function gruGateBody(mod: NativeAddon, access: Access, args: KernelArgs): tf.TensorInfo | null {
+  if (!sameShapeInputs(access, args, GRU_INPUTS)) return null;
+  const shape = (args.inputs.h as tf.TensorInfo).shape;
+  const out = access.output(shape);
+  const v = sameShapeInputs(access, args, GRU_INPUTS)!.views; // views after the allocation (the heap may grow)
+  mod.gruGate(v[0], v[1], v[2], v[3], v[4], v[5], v[6], out.view(), size(shape));
+  return out.info;
+}
+
+function gruGateGradBody(mod: NativeAddon, access: Access, args: KernelArgs): tf.TensorInfo[] | null {
+  const names = [...GRU_INPUTS, 'dy'];
+  if (!sameShapeInputs(access, args, names)) return null;
+  const shape = (args.inputs.h as tf.TensorInfo).shape;
+  const outs = [0, 1, 2, 3, 4].map(() => access.output(shape));
+  const v = sameShapeInputs(access, args, names)!.views;
+  const o = outs.map((x) => x.view());
+  mod.gruGateGrad(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], o[0], o[1], o[2], o[3], o[4], size(shape));
+  return outs.map((x) => x.info);
+}
+
 const BODIES: Record<string, NativeBody> = {
   Conv2D: conv2dBody,
   FusedConv2D: fusedConv2dBody,
   Conv2DBackpropInput: backpropInputBody,
   Conv2DBackpropFilter: backpropFilterBody,
   BiasAddGrad: biasAddGradBody,
+  [GRU_GATE]: gruGateBody,
+  [GRU_GATE_GRAD]: gruGateGradBody,
 };
+
+/** True when the fused GRU gate kernels are registered for `backendName` (default: current). */
+export function gruGateKernelsActive(backendName: string = tf.getBackend()): boolean {
+  return [GRU_GATE, GRU_GATE_GRAD].every((k) => {
+    const mine = installed.get(`${k}/${backendName}`);
+    return mine !== undefined && tf.getKernel(k, backendName) === mine.config;
+  });
+}
 
 const stats = { native: 0, fallback: 0 };
 
@@ -431,8 +489,8 @@ export function nativeStats(): { native: number; fallback: number } {
   return { ...stats };
 }
 
-/** The kernel names {@link registerNativeKernels} replaces. */
-export const NATIVE_KERNELS = Object.keys(BODIES);
+/** The kernel names {@link registerNativeKernels} replaces (the convolutions). */
+export const NATIVE_KERNELS = Object.keys(BODIES).filter((k) => k !== GRU_GATE && k !== GRU_GATE_GRAD);
 
 interface Installed {
   config: tf.KernelConfig;
@@ -491,7 +549,8 @@ export function registerNativeKernels(options: RegisterNativeOptions = {}): bool
   if (!mod) return false;
   for (const backendName of options.backends ?? ['wasm']) {
     if (!ACCESS[backendName]) throw new Error(`registerNativeKernels: unsupported backend '${backendName}'`);
-    for (const kernelName of NATIVE_KERNELS) {
+    // the GRU gate kernels need an addon built with them (an older build has only the convolutions)
+    for (const kernelName of typeof mod.gruGate === 'function' ? [...NATIVE_KERNELS, GRU_GATE, GRU_GATE_GRAD] : NATIVE_KERNELS) {
       const key = `${kernelName}/${backendName}`;
       const current = tf.getKernel(kernelName, backendName);
       const mine = installed.get(key);

@@ -1,22 +1,11 @@
 /** A convolutional GRU cell with the gate equations of `torch.nn.GRUCell`. */
 import { tf } from '../../engine/tf';
+import { fastTanh, gruGate } from '../../engine/ops';
 import { Conv2d, convBias } from './conv';
 import { ParamSet } from './params';
 
-/**
- * `tanh(x)` computed as `2·σ(2x) − 1`, with the gradient `dy·(1 − tanh²)`. The same function up
- * to float32 rounding (absolute error ≲ 2e-7; ±1 and NaN where tanh gives them); on the wasm
- * backend tfjs's `Tanh` is a scalar libm loop, about 9x slower than this (4.8 vs 0.54 ms on
- * [8, 32, 32, 32]: XNNPACK's vectorised `Sigmoid` and three elementwise ops).
- */
-export const fastTanh = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const y = tf.tidy(() => tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1));
-  save([y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, [t]: tf.Tensor[]) => tf.mul(dy, tf.sub(1, tf.square(t))),
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+// fastTanh lives with the engine's ops (the fused GRU gate composes it where no native kernel runs)
+export { fastTanh };
 
 /**
  * Convolutional GRU (Ballas et al. 2016) with PyTorch's `nn.GRUCell` gates, the matrix products
@@ -41,7 +30,9 @@ export const fastTanh = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => 
  * chunk of one wide convolution; faster on the wasm backend, see {@link Conv2d.applyOutputs}).
  * For speed on wasm: the biases go into the input-side convolutions ({@link convBias}, one
  * `FusedConv2D` kernel on every backend), r and z taking `b_i + b_h` once (same sums up to
- * float32 rounding), and tanh is {@link fastTanh}.
+ * float32 rounding), and tanh is {@link fastTanh}. With the native addon's GRU kernels the gate
+ * after the convolutions (everything from the pre-activations to h') is one kernel forward and
+ * one backward ({@link gruGate}); the same equations, up to float32 rounding.
  * @example
  * const params = new ParamSet(0);
  * const gru = new ConvGRU(params, 'gru1', 32, 32);
@@ -77,21 +68,22 @@ export class ConvGRU {
       // One convolution per gate (weights sliced, see Conv2d.applyOutputs): no activation splits.
       // Biases go into the input-side convolutions (convBias: one FusedConv2D kernel).
       const wx = (gate: number, bias: tf.Tensor) => convBias(x, this.ih.kernelOutputs(gate * F, F), bias); // W_g x + bias, [b, h, w, F]
-      const uh = (gate: number) => (h ? this.hh.convOutputs(h, gate * F, F) : null); // U_g h, or null for h = 0
+      const uh = (gate: number) => this.hh.convOutputs(h!, gate * F, F); // U_g h (h given)
       const bi = (gate: number) => this.ih.biasOutputs(gate * F, F); // [F]
       const bh = (gate: number) => this.hh.biasOutputs(gate * F, F);
-      // σ(W x + (b_i + b_h) + U h) for r and z
-      const gate = (g: number) => {
-        const pre = wx(g, tf.add(bi(g), bh(g)));
-        const u = uh(g);
-        return tf.sigmoid(u ? tf.add(pre, u) : pre) as tf.Tensor4D;
-      };
-      const r = gate(0); // [b, h, w, F]
-      const z = gate(1);
-      const hn = h ? convBias(h, this.hh.kernelOutputs(2 * F, F), bh(2)) : bh(2); // U_n h + b_hn, [b, h, w, F] or [F]
-      const n = fastTanh(tf.add(wx(2, bi(2)), tf.mul(r, hn))) as tf.Tensor4D;
-      // h' = (1 − z) n + z h = n + z (h − n)
-      return (h ? tf.add(n, tf.mul(z, tf.sub(h, n))) : tf.mul(tf.sub(1, z), n)) as tf.Tensor4D;
+      if (h) {
+        // r = σ(W_r x + b_ir + b_hr + U_r h), z likewise, n, h': one op after the convolutions
+        // (one native kernel each way where registered, tfjs ops elsewhere)
+        const xr = wx(0, tf.add(bi(0), bh(0)));
+        const xz = wx(1, tf.add(bi(1), bh(1)));
+        const hn = convBias(h, this.hh.kernelOutputs(2 * F, F), bh(2)); // U_n h + b_hn
+        return gruGate(xr, uh(0), xz, uh(1), wx(2, bi(2)), hn, h);
+      }
+      // h = 0: U h = 0, only the hidden biases remain; h' = (1 − z) n
+      const r = tf.sigmoid(wx(0, tf.add(bi(0), bh(0))));
+      const z = tf.sigmoid(wx(1, tf.add(bi(1), bh(1))));
+      const n = fastTanh(tf.add(wx(2, bi(2)), tf.mul(r, bh(2)))) as tf.Tensor4D;
+      return tf.mul(tf.sub(1, z), n) as tf.Tensor4D;
     });
   }
 }
