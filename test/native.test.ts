@@ -390,28 +390,28 @@ describe('native conv kernels (oneDNN addon)', function () {
     }
   });
 
-  it('the fused GRU gate (LgdGruGate / LgdGruGateGrad) equals the tfjs-op gate on wasm-only and cpu: h\' and the gradients of all seven inputs, odd shapes, batch 1, saturated values, no leaks', async () => {
-    const shapes: number[][] = [[1, 5, 7, 3], [2, 9, 8, 16], [3, 1, 1, 1], [8, 32, 32, 32]];
-    const names = ['h\'', 'dxr', 'dur', 'dxz', 'duz', 'dxn', 'dhn', 'dh'];
+  it('the fused GRU gate (LgdGruGate / LgdGruGateGrad) equals the tfjs-op gate on wasm-only and cpu: h\' and the gradients of ih, hh and h, odd shapes, batch 1, saturated values, no leaks', async () => {
+    const shapes: Array<[number, number, number, number]> = [[1, 5, 7, 3], [2, 9, 8, 16], [3, 1, 1, 1], [8, 32, 32, 32]];
+    const names = ['h\'', 'dih', 'dhh', 'dh'];
     for (const [k, shape] of shapes.entries()) {
-      const n = size(shape);
-      // values in ±4, and in the first case some far outside (σ and tanh saturate: the clamps of the native exp)
-      const inputs = [0, 1, 2, 3, 4, 5, 6].map((i) => {
-        const v = randomValues(n, 700 + 10 * k + i).map((x) => 4 * x);
-        if (k === 0) for (let j = 0; j < n; j += 5) v[j] = (j % 2 ? 1 : -1) * (30 + j);
+      const wide: [number, number, number, number] = [shape[0], shape[1], shape[2], 3 * shape[3]];
+      const values = [wide, wide, shape].map((s, i) => {
+        const v = randomValues(size(s), 700 + 10 * k + i).map((x) => 4 * x);
+        // in the first case some values far outside ±4: σ and tanh saturate (the clamps of the native exp)
+        if (k === 0) for (let j = 0; j < v.length; j += 5) v[j] = (j % 2 ? 1 : -1) * (30 + j);
         return v;
       });
       const res = {} as Record<Mode, Float32Array[]>;
       for (const mode of MODES) {
         const { result, nativeCalls } = await inMode(mode, async () => {
           const tensors = tf.memory().numTensors;
-          const ts = inputs.map((v) => tf.tensor4d(v, shape as Shape4));
-          const r = tf.tensor4d(randomValues(n, 790 + k), shape as Shape4);
-          const f = (...a: tf.Tensor[]) => tf.sum(tf.mul(gruGate(...(a as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D])), r));
-          const out = gruGate(...(ts as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]));
-          const grads = tf.grads(f)(ts);
+          const [ih, hh, h] = [wide, wide, shape].map((s, i) => tf.tensor4d(values[i], s));
+          const r = tf.tensor4d(randomValues(size(shape), 790 + k), shape);
+          const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(gruGate(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), r));
+          const out = gruGate(ih as tf.Tensor4D, hh as tf.Tensor4D, h as tf.Tensor4D);
+          const grads = tf.grads(f)([ih, hh, h]);
           const arrays = [out, ...grads].map((t) => t.dataSync() as Float32Array);
-          tf.dispose([out, r, ...ts, ...grads]);
+          tf.dispose([out, r, ih, hh, h, ...grads]);
           assert.equal(tf.memory().numTensors, tensors, `gruGate ${mode} [${shape}]: tensor leak`);
           return arrays;
         });
@@ -427,10 +427,11 @@ describe('native conv kernels (oneDNN addon)', function () {
       }
       assert.ok(res.native.every((a) => a.every(Number.isFinite)), 'finite where σ and tanh saturate');
     }
-    const a = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
-    const b = tf.zeros([1, 2, 2, 4]) as tf.Tensor4D;
-    assert.throws(() => gruGate(a, a, a, a, a, b, a), /gruGate: hn is float32 \[1,2,2,4\], expected float32 \[1,2,2,3\] like h/);
-    tf.dispose([a, b]);
+    const a = tf.zeros([1, 2, 2, 9]) as tf.Tensor4D;
+    const b = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
+    const h = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    assert.throws(() => gruGate(a, b, h), /gruGate: ih \[1,2,2,9\] and hh \[1,2,2,6\] must be float32 \[b, h, w, 3F\] for h \[1,2,2,3\] \(F = 3\)/);
+    tf.dispose([a, b, h]);
   });
 
   it('the native BiasAddGrad equals a double-precision sum (rank 2 and 4, empty)', async () => {

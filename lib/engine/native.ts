@@ -37,13 +37,10 @@ export interface NativeAddon {
   info(): { version: string; hash: string; cpuRuntime: string; threads: number; isa: string; cached: number; autotune: boolean };
   setThreads(n: number): number;
   clearCache(): void;
-  /** The fused conv-GRU gate, element-wise over n values: `out = n + z (h − n)`, see {@link GRU_GATE}. */
-  gruGate(xr: Float32Array, ur: Float32Array, xz: Float32Array, uz: Float32Array, xn: Float32Array, hn: Float32Array, h: Float32Array, out: Float32Array, n: number): void;
-  /** Its gradient: the five input gradients (∂xr = ∂ur, ∂xz = ∂uz) from `dy`. */
-  gruGateGrad(
-    xr: Float32Array, ur: Float32Array, xz: Float32Array, uz: Float32Array, xn: Float32Array, hn: Float32Array, h: Float32Array, dy: Float32Array,
-    dar: Float32Array, daz: Float32Array, dan: Float32Array, dhn: Float32Array, dh: Float32Array, n: number,
-  ): void;
+  /** The fused conv-GRU gate over P pixels of F channels: `ih`, `hh` `[P, 3F]`, `h`, `out` `[P, F]`; see {@link GRU_GATE}. */
+  gruGate(ih: Float32Array, hh: Float32Array, h: Float32Array, out: Float32Array, P: number, F: number): void;
+  /** Its gradient: `dih`, `dhh` `[P, 3F]` and `dh` `[P, F]` from `dy` `[P, F]`. */
+  gruGateGrad(ih: Float32Array, hh: Float32Array, h: Float32Array, dy: Float32Array, dih: Float32Array, dhh: Float32Array, dh: Float32Array, P: number, F: number): void;
 }
 
 /** What {@link nativeInfo} reports. */
@@ -424,43 +421,52 @@ function release(access: Access, info: tf.TensorInfo): null {
 }
 
 /**
- * The fused conv-GRU gate (a kernel of its own, only native): inputs `xr, ur, xz, uz, xn, hn, h`
- * of one shape, output `h' = n + z (h − n)` with `r = σ(xr + ur)`, `z = σ(xz + uz)`,
- * `n = tanh(xn + r hn)` (tanh as `2σ(2a) − 1`). {@link GRU_GATE_GRAD} gives `[∂(xr+ur), ∂(xz+uz),
- * ∂xn, ∂hn, ∂h]` from the same inputs and `dy`. Used by `ConvGRU` when registered (see
- * {@link gruGateKernelsActive}); without the addon the GRU runs on tfjs ops.
+ * The fused conv-GRU gate (a kernel of its own, only native): inputs `ih = W x + b_i` and
+ * `hh = U h + b_h`, `[..., 3F]` with the gates r | z | n on the last axis, and `h` `[..., F]`;
+ * output `h' = n + z (h − n)` with `r = σ(ih_r + hh_r)`, `z = σ(ih_z + hh_z)`,
+ * `n = tanh(ih_n + r hh_n)` (tanh as `2σ(2a) − 1`). {@link GRU_GATE_GRAD} gives `[∂ih, ∂hh, ∂h]`
+ * from the same inputs and `dy`. Used by the `gruGate` op (`lib/engine/ops`) when registered
+ * ({@link gruGateKernelsActive}); without the addon that op composes tfjs ops.
  */
 export const GRU_GATE = 'LgdGruGate';
 /** The gradient kernel of {@link GRU_GATE}. */
 export const GRU_GATE_GRAD = 'LgdGruGateGrad';
-const GRU_INPUTS = ['xr', 'ur', 'xz', 'uz', 'xn', 'hn', 'h'] as const;
 
-/** Float32 views of the named inputs when all exist, are float32 and share `shape`; else null. */
-function sameShapeInputs(access: Access, args: KernelArgs, names: readonly string[]): { views: Float32Array[]; shape: number[] } | null {
-  const infos = names.map((k) => args.inputs[k] as tf.TensorInfo | undefined);
-  const first = infos[0];
-  if (!first || infos.some((t) => !t || t.dtype !== 'float32' || t.shape.length !== first.shape.length || t.shape.some((d, i) => d !== first.shape[i]))) return null;
-  const views = infos.map((t) => access.input(t!));
-  return views.every((v) => v) ? { views: views as Float32Array[], shape: first.shape.slice() } : null;
+/** P (pixels) and F (channels) when `ih`, `hh` are `[..., 3F]` and `h` (and `dy`) `[..., F]` of the same leading shape, all float32; else null. */
+function gruGeometry(args: KernelArgs, withDy: boolean): { P: number; F: number } | null {
+  const { ih, hh, h, dy } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const parts = withDy ? [ih, hh, h, dy] : [ih, hh, h];
+  if (parts.some((t) => !t || t.dtype !== 'float32')) return null;
+  const F = h!.shape[h!.shape.length - 1];
+  const lead = h!.shape.slice(0, -1);
+  const fits = (t: tf.TensorInfo, c: number) => t.shape.length === lead.length + 1 && t.shape[lead.length] === c && lead.every((d, i) => t.shape[i] === d);
+  if (!(F > 0) || !fits(ih!, 3 * F) || !fits(hh!, 3 * F) || (withDy && !fits(dy!, F))) return null;
+  return { P: size(lead), F };
 }
 
 function gruGateBody(mod: NativeAddon, access: Access, args: KernelArgs): tf.TensorInfo | null {
-  if (!sameShapeInputs(access, args, GRU_INPUTS)) return null;
-  const shape = (args.inputs.h as tf.TensorInfo).shape;
-  const out = access.output(shape);
-  const v = sameShapeInputs(access, args, GRU_INPUTS)!.views; // views after the allocation (the heap may grow)
-  mod.gruGate(v[0], v[1], v[2], v[3], v[4], v[5], v[6], out.view(), size(shape));
+  const g = gruGeometry(args, false);
+  if (!g) return null;
+  const { ih, hh, h } = args.inputs as Record<string, tf.TensorInfo>;
+  const out = access.output(h.shape.slice());
+  const v = [ih, hh, h].map((t) => access.input(t)); // views after the allocation (the heap may grow)
+  if (v.some((x) => !x)) return release(access, out.info);
+  mod.gruGate(v[0]!, v[1]!, v[2]!, out.view(), g.P, g.F);
   return out.info;
 }
 
 function gruGateGradBody(mod: NativeAddon, access: Access, args: KernelArgs): tf.TensorInfo[] | null {
-  const names = [...GRU_INPUTS, 'dy'];
-  if (!sameShapeInputs(access, args, names)) return null;
-  const shape = (args.inputs.h as tf.TensorInfo).shape;
-  const outs = [0, 1, 2, 3, 4].map(() => access.output(shape));
-  const v = sameShapeInputs(access, args, names)!.views;
+  const g = gruGeometry(args, true);
+  if (!g) return null;
+  const { ih, hh, h, dy } = args.inputs as Record<string, tf.TensorInfo>;
+  const outs = [ih.shape, hh.shape, h.shape].map((s) => access.output(s.slice()));
+  const v = [ih, hh, h, dy].map((t) => access.input(t));
+  if (v.some((x) => !x)) {
+    outs.forEach((o) => access.release(o.info));
+    return null;
+  }
   const o = outs.map((x) => x.view());
-  mod.gruGateGrad(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], o[0], o[1], o[2], o[3], o[4], size(shape));
+  mod.gruGateGrad(v[0]!, v[1]!, v[2]!, v[3]!, o[0], o[1], o[2], g.P, g.F);
   return outs.map((x) => x.info);
 }
 

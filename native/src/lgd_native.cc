@@ -534,49 +534,69 @@ inline float expApprox(float x) {
 
 inline float sigmoidApprox(float a) { return 1.f / (1.f + expApprox(-a)); }
 
+// ih = W x + b_i and hh = U h + b_h are [P, 3F] (gates r | z | n on the channels), h and h' [P, F].
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void gruGateForward(const float* __restrict__ xr, const float* __restrict__ ur, const float* __restrict__ xz, const float* __restrict__ uz, const float* __restrict__ xn, const float* __restrict__ hn,
-                    const float* __restrict__ h, float* __restrict__ out, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    const float r = sigmoidApprox(xr[i] + ur[i]);
-    const float z = sigmoidApprox(xz[i] + uz[i]);
-    const float n = 2.f * sigmoidApprox(2.f * (xn[i] + r * hn[i])) - 1.f;
-    out[i] = n + z * (h[i] - n);
+void gruGateForward(const float* __restrict__ ih, const float* __restrict__ hh, const float* __restrict__ h, float* __restrict__ out,
+                    int64_t F, int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const float* __restrict__ a = ih + p * 3 * F;
+    const float* __restrict__ u = hh + p * 3 * F;
+    const float* __restrict__ hp = h + p * F;
+    float* __restrict__ o = out + p * F;
+    for (int64_t c = 0; c < F; ++c) {
+      const float r = sigmoidApprox(a[c] + u[c]);
+      const float z = sigmoidApprox(a[F + c] + u[F + c]);
+      const float n = 2.f * sigmoidApprox(2.f * (a[2 * F + c] + r * u[2 * F + c])) - 1.f;
+      o[c] = n + z * (hp[c] - n);
+    }
   }
 }
 
+// dih = [∂r-pre, ∂z-pre, ∂n-pre], dhh = [∂r-pre, ∂z-pre, ∂(U_n h + b_hn)], dh = ∂h through the gate.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void gruGateBackward(const float* __restrict__ xr, const float* __restrict__ ur, const float* __restrict__ xz, const float* __restrict__ uz, const float* __restrict__ xn, const float* __restrict__ hn,
-                     const float* __restrict__ h, const float* __restrict__ dy, float* __restrict__ dar, float* __restrict__ daz, float* __restrict__ dan, float* __restrict__ dhn, float* __restrict__ dh,
-                     int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    const float r = sigmoidApprox(xr[i] + ur[i]);
-    const float z = sigmoidApprox(xz[i] + uz[i]);
-    const float n = 2.f * sigmoidApprox(2.f * (xn[i] + r * hn[i])) - 1.f;
-    const float g = dy[i];
-    const float gn = g * (1.f - z) * (1.f - n * n);  // ∂/∂(xn + r·hn)
-    dan[i] = gn;
-    dhn[i] = gn * r;
-    dar[i] = gn * hn[i] * r * (1.f - r);
-    daz[i] = g * (h[i] - n) * z * (1.f - z);
-    dh[i] = g * z;
+void gruGateBackward(const float* __restrict__ ih, const float* __restrict__ hh, const float* __restrict__ h, const float* __restrict__ dy,
+                     float* __restrict__ dih, float* __restrict__ dhh, float* __restrict__ dh, int64_t F, int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const float* __restrict__ a = ih + p * 3 * F;
+    const float* __restrict__ u = hh + p * 3 * F;
+    const float* __restrict__ hp = h + p * F;
+    const float* __restrict__ g = dy + p * F;
+    float* __restrict__ di = dih + p * 3 * F;
+    float* __restrict__ du = dhh + p * 3 * F;
+    float* __restrict__ dhp = dh + p * F;
+    for (int64_t c = 0; c < F; ++c) {
+      const float r = sigmoidApprox(a[c] + u[c]);
+      const float z = sigmoidApprox(a[F + c] + u[F + c]);
+      const float hn = u[2 * F + c];
+      const float n = 2.f * sigmoidApprox(2.f * (a[2 * F + c] + r * hn)) - 1.f;
+      const float gn = g[c] * (1.f - z) * (1.f - n * n);  // ∂/∂(xn + r·hn)
+      const float gr = gn * hn * r * (1.f - r);
+      const float gz = g[c] * (hp[c] - n) * z * (1.f - z);
+      di[c] = gr;
+      du[c] = gr;
+      di[F + c] = gz;
+      du[F + c] = gz;
+      di[2 * F + c] = gn;
+      du[2 * F + c] = gn * r;
+      dhp[c] = g[c] * z;
+    }
   }
 }
 
-/** Runs body(begin, end) over [0, n) on the OpenMP threads (one thread below ~64k values). */
+/** Runs body(begin, end) over the items [0, items) on the OpenMP threads (one thread below ~64k values of work). */
 template <typename F>
-void parallelRange(int64_t n, F&& body) {
+void parallelRange(int64_t work, int64_t items, F&& body) {
   const int64_t grain = 65536;
-  const int teams = static_cast<int>(std::min<int64_t>(std::max(threads, 1), (n + grain - 1) / grain));
+  const int teams = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(std::max(threads, 1)), (work + grain - 1) / grain, items}));
   if (teams <= 1) {
-    body(0, n);
+    if (items > 0) body(0, items);
     return;
   }
 #pragma omp parallel num_threads(teams)
   {
     const int t = omp_get_thread_num();
-    const int64_t chunk = (n + teams - 1) / teams;
-    const int64_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
+    const int64_t chunk = (items + teams - 1) / teams;
+    const int64_t b = std::min(items, t * chunk), e = std::min(items, b + chunk);
     if (b < e) body(b, e);
   }
 }
@@ -587,34 +607,35 @@ int64_t sizeArg(napi_env env, napi_value v, const char* what) {
   return static_cast<int64_t>(d);
 }
 
-// gruGate(xr, ur, xz, uz, xn, hn, h, out, n)
+// gruGate(ih, hh, h, out, P, F): ih, hh [P, 3F]; h, out [P, F]
 napi_value GruGate(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    napi_value argv[9];
-    getArgs(env, info, argv, 9);
-    const int64_t n = sizeArg(env, argv[8], "gruGate: n");
-    static const char* names[] = {"gruGate: xr", "gruGate: ur", "gruGate: xz", "gruGate: uz", "gruGate: xn", "gruGate: hn", "gruGate: h", "gruGate: out"};
-    float* a[8];
-    for (int k = 0; k < 8; ++k) a[k] = floatArray(env, argv[k], n, names[k]);
-    parallelRange(n, [&](int64_t b, int64_t e) { gruGateForward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], b, e); });
+    napi_value argv[6];
+    getArgs(env, info, argv, 6);
+    const int64_t P = sizeArg(env, argv[4], "gruGate: P"), F = sizeArg(env, argv[5], "gruGate: F");
+    const float* ih = floatArray(env, argv[0], 3 * P * F, "gruGate: ih");
+    const float* hh = floatArray(env, argv[1], 3 * P * F, "gruGate: hh");
+    const float* h = floatArray(env, argv[2], P * F, "gruGate: h");
+    float* out = floatArray(env, argv[3], P * F, "gruGate: out");
+    parallelRange(P * F, P, [&](int64_t b, int64_t e) { gruGateForward(ih, hh, h, out, F, b, e); });
     return undefinedValue(env);
   });
 }
 
-// gruGateGrad(xr, ur, xz, uz, xn, hn, h, dy, dar, daz, dan, dhn, dh, n)
+// gruGateGrad(ih, hh, h, dy, dih, dhh, dh, P, F)
 napi_value GruGateGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    napi_value argv[14];
-    getArgs(env, info, argv, 14);
-    const int64_t n = sizeArg(env, argv[13], "gruGateGrad: n");
-    static const char* names[] = {"gruGateGrad: xr", "gruGateGrad: ur", "gruGateGrad: xz", "gruGateGrad: uz", "gruGateGrad: xn",
-                                  "gruGateGrad: hn", "gruGateGrad: h", "gruGateGrad: dy", "gruGateGrad: dar", "gruGateGrad: daz",
-                                  "gruGateGrad: dan", "gruGateGrad: dhn", "gruGateGrad: dh"};
-    float* a[13];
-    for (int k = 0; k < 13; ++k) a[k] = floatArray(env, argv[k], n, names[k]);
-    parallelRange(n, [&](int64_t b, int64_t e) {
-      gruGateBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], b, e);
-    });
+    napi_value argv[9];
+    getArgs(env, info, argv, 9);
+    const int64_t P = sizeArg(env, argv[7], "gruGateGrad: P"), F = sizeArg(env, argv[8], "gruGateGrad: F");
+    const float* ih = floatArray(env, argv[0], 3 * P * F, "gruGateGrad: ih");
+    const float* hh = floatArray(env, argv[1], 3 * P * F, "gruGateGrad: hh");
+    const float* h = floatArray(env, argv[2], P * F, "gruGateGrad: h");
+    const float* dy = floatArray(env, argv[3], P * F, "gruGateGrad: dy");
+    float* dih = floatArray(env, argv[4], 3 * P * F, "gruGateGrad: dih");
+    float* dhh = floatArray(env, argv[5], 3 * P * F, "gruGateGrad: dhh");
+    float* dh = floatArray(env, argv[6], P * F, "gruGateGrad: dh");
+    parallelRange(P * F, P, [&](int64_t b, int64_t e) { gruGateBackward(ih, hh, h, dy, dih, dhh, dh, F, b, e); });
     return undefinedValue(env);
   });
 }

@@ -25,14 +25,12 @@ export { fastTanh };
  * `GRUCell` uses `U(±1/√F)` for every weight; the twin, and this cell, use conv layers.)
  * Parameters: `k²·c_in·3F + 3F + k²·F·3F + 3F`.
  *
- * A zero hidden state (`h = null`) skips the hidden convolution (`U·0 = 0`, only its bias remains).
- * Each gate is its own convolution with a slice of the 3F-wide kernels (same values as PyTorch's
- * chunk of one wide convolution; faster on the wasm backend, see {@link Conv2d.applyOutputs}).
- * For speed on wasm: the biases go into the input-side convolutions ({@link convBias}, one
- * `FusedConv2D` kernel on every backend), r and z taking `b_i + b_h` once (same sums up to
- * float32 rounding), and tanh is {@link fastTanh}. With the native addon's GRU kernels the gate
- * after the convolutions (everything from the pre-activations to h') is one kernel forward and
- * one backward ({@link gruGate}); the same equations, up to float32 rounding.
+ * With a hidden state: one convolution each for `W x + b_i` and `U h + b_h` (3F channels) and the
+ * gate after them as one op ({@link gruGate}: one native kernel forward and one backward with the
+ * addon, tfjs ops after a channel split elsewhere). A zero hidden state (`h = null`, the first
+ * step) skips the hidden convolution (`U·0 = 0`, only its bias remains) and runs one convolution
+ * per gate with the kernel's slices (no activation split), r and z taking `b_i + b_h` once (same
+ * sums up to float32 rounding); tanh is {@link fastTanh}.
  * @example
  * const params = new ParamSet(0);
  * const gru = new ConvGRU(params, 'gru1', 32, 32);
@@ -65,21 +63,12 @@ export class ConvGRU {
   step(x: tf.Tensor4D, h: tf.Tensor4D | null): tf.Tensor4D {
     const F = this.hidden;
     return tf.tidy(() => {
-      // One convolution per gate (weights sliced, see Conv2d.applyOutputs): no activation splits.
-      // Biases go into the input-side convolutions (convBias: one FusedConv2D kernel).
+      if (h) return gruGate(this.ih.apply(x), this.hh.apply(h), h); // one conv each to 3F (with bias), then the gate as one op
+      // h = 0: U h = 0, only the hidden biases remain; one convolution per gate (sliced kernel, bias inside)
       const wx = (gate: number, bias: tf.Tensor) => convBias(x, this.ih.kernelOutputs(gate * F, F), bias); // W_g x + bias, [b, h, w, F]
-      const uh = (gate: number) => this.hh.convOutputs(h!, gate * F, F); // U_g h (h given)
       const bi = (gate: number) => this.ih.biasOutputs(gate * F, F); // [F]
       const bh = (gate: number) => this.hh.biasOutputs(gate * F, F);
-      if (h) {
-        // r = σ(W_r x + b_ir + b_hr + U_r h), z likewise, n, h': one op after the convolutions
-        // (one native kernel each way where registered, tfjs ops elsewhere)
-        const xr = wx(0, tf.add(bi(0), bh(0)));
-        const xz = wx(1, tf.add(bi(1), bh(1)));
-        const hn = convBias(h, this.hh.kernelOutputs(2 * F, F), bh(2)); // U_n h + b_hn
-        return gruGate(xr, uh(0), xz, uh(1), wx(2, bi(2)), hn, h);
-      }
-      // h = 0: U h = 0, only the hidden biases remain; h' = (1 − z) n
+      // h' = (1 − z) n
       const r = tf.sigmoid(wx(0, tf.add(bi(0), bh(0))));
       const z = tf.sigmoid(wx(1, tf.add(bi(1), bh(1))));
       const n = fastTanh(tf.add(wx(2, bi(2)), tf.mul(r, bh(2)))) as tf.Tensor4D;
