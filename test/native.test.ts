@@ -1,4 +1,5 @@
 import { strict as assert } from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../lib/engine/tf';
@@ -432,6 +433,20 @@ describe('native conv kernels (oneDNN addon)', function () {
     const h = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
     assert.throws(() => gruGate(a, b, h), /gruGate: ih \[1,2,2,9\] and hh \[1,2,2,6\] must be float32 \[b, h, w, 3F\] for h \[1,2,2,3\] \(F = 3\)/);
     tf.dispose([a, b, h]);
+  });
+
+  it('LGD_NATIVE=0 in a fresh process: no native kernel registered, and RIM training steps give the losses of the native kernels (rel 1e-5), leaking nothing', () => {
+    const run = (env: Record<string, string>) => {
+      const out = execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], { env: { ...process.env, LGD_ENGINE_QUIET: '1', ...env }, encoding: 'utf8' });
+      return JSON.parse(out.trim().split('\n').pop()!) as { native: boolean; gru: boolean; losses: number[]; leaked: number };
+    };
+    const on = run({});
+    const off = run({ LGD_NATIVE: '0' });
+    assert.deepEqual([on.native, on.gru], [true, true], 'the native convolutions and GRU gate ran by default');
+    assert.deepEqual([off.native, off.gru], [false, false], 'LGD_NATIVE=0 registers none of them');
+    on.losses.forEach((l, i) => assert.ok(Math.abs(l - off.losses[i]) <= 1e-5 * Math.abs(l), `step ${i + 1}: loss ${l} (native) vs ${off.losses[i]} (wasm)`));
+    assert.ok(on.losses[2] < on.losses[0], 'the steps lower the loss');
+    assert.deepEqual([on.leaked, off.leaked], [0, 0], 'no tensor left per training step');
   });
 
   it('the native BiasAddGrad equals a double-precision sum (rank 2 and 4, empty)', async () => {
