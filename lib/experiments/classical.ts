@@ -251,6 +251,8 @@ export interface SolverRunSpec {
   solver: ClassicalSolverName;
   iterations: number;
   options?: ClassicalSolverOptions;
+  /** Legend label (default the solver's, e.g. 'L-BFGS'): name a variant, e.g. one with `fTol`. */
+  label?: string;
 }
 
 /** One solver's run on the comparison problem. */
@@ -287,7 +289,7 @@ export interface CompareSolversOptions {
 
 /**
  * Runs several solvers on one problem of a task, from the same start and without early stopping
- * (`tol = 0`), recording objective and PSNR/SSIM at every iteration: the data of convergence plots.
+ * (`tol = 0`; a run's own `options.fTol` stops it on a small relative decrease), recording objective and PSNR/SSIM at every iteration: the data of convergence plots.
  * @example
  * const runs = compareSolvers({ task, image, lambda: 8, runs: [
  *   { solver: 'gd', iterations: 100 }, { solver: 'lbfgs', iterations: 100 }, { solver: 'gauss-newton', iterations: 15 }] });
@@ -312,7 +314,7 @@ export function compareSolvers(options: CompareSolversOptions): SolverRun[] {
     const seconds = (performance.now() - t0) / 1000;
     const quality = task.measure(r.output, truth);
     r.output.dispose();
-    return { solver: spec.solver, label: SOLVER_LABELS[spec.solver], history: r.history, reason: r.reason, seconds, quality };
+    return { solver: spec.solver, label: spec.label ?? SOLVER_LABELS[spec.solver], history: r.history, reason: r.reason, seconds, quality };
   });
   tf.dispose([truth, init, ...(options.measurement ? [] : [y])]);
   return runs;
