@@ -419,18 +419,23 @@ describe('BiasAddGrad kernel and the FusedConv2D gradient (the engine ops convBi
   });
 });
 
-describe('Identity and same-dtype Cast share the buffer on wasm (no copy)', function () {
-  this.timeout(120000);
+/** Mocha hooks of a describe block: the wasm backend with this folder's kernels, the previous backend back after. */
+function onWasmWithKernels(): void {
   let previous = '';
   before(async () => {
     require('@tensorflow/tfjs-backend-wasm');
     previous = tf.getBackend();
-    assert.ok(await tf.setBackend('wasm'));
+    assert.ok(await tf.setBackend('wasm'), 'wasm backend failed to initialise');
     registerWasmKernels();
   });
   after(async () => {
     if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
   });
+}
+
+describe('Identity and same-dtype Cast share the buffer on wasm (no copy)', function () {
+  this.timeout(120000);
+  onWasmWithKernels();
 
   it('clone and cast to the same dtype share, other casts convert; disposal order does not matter; nothing leaks', () => {
     const backend = tf.backend() as unknown as { numDataIds(): number; refCount(id: tf.DataId): number };
@@ -500,16 +505,7 @@ describe('Identity and same-dtype Cast share the buffer on wasm (no copy)', func
 
 describe('Concat and SplitV for narrow rows on wasm', function () {
   this.timeout(120000);
-  let previous = '';
-  before(async () => {
-    require('@tensorflow/tfjs-backend-wasm');
-    previous = tf.getBackend();
-    assert.ok(await tf.setBackend('wasm'));
-    registerWasmKernels();
-  });
-  after(async () => {
-    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
-  });
+  onWasmWithKernels();
 
   /** Runs `f` on wasm (this folder's kernels) and on cpu (tfjs's reference), returning both results' values and shapes. */
   async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<Array<{ shape: number[]; values: number[] }[]>> {
