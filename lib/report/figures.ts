@@ -554,7 +554,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
   // Integer x over a short span (e.g. a few iterations): one tick per integer, no "0.5" ticks.
   const xs = data.flatMap((d) => d.x);
   const integerX = xs.length > 0 && xs.every((v) => Number.isInteger(v)) && Math.max(...xs) - Math.min(...xs) <= 12;
-  const xaxis: Record<string, unknown> = { title: { text: options.xLabel ?? '' }, ...(integerX && !options.logX ? { dtick: 1 } : {}), showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside' };
+  const xaxis: Record<string, unknown> = { title: { text: options.xLabel ?? '' }, ...(integerX && !options.logX ? { dtick: 1 } : {}), showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true };
   if (options.logX) {
     const positive = xs.filter((v) => v > 0 && Number.isFinite(v));
     if (positive.length === 0) throw new Error('lineFigure: logX needs positive x values, and no series has any');
@@ -589,6 +589,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
       zeroline: false,
       linecolor: '#444',
       ticks: 'outside',
+      automargin: true, // long tick labels (0.000001) push the margin instead of running into the axis title
     },
     // below: under the x axis title (paper y < 0), left-aligned, one entry per line
     legend: below ? { orientation: 'v', x: 0, xanchor: 'left', y: -0.13, yanchor: 'top' } : { orientation: 'v' },
