@@ -9,7 +9,6 @@ import { downsample, identity, Operator, segmentationOperator } from '../lib/ope
 import { totalVariation } from '../lib/priors';
 import { createProblem } from '../lib/solvers/classical';
 import {
-  Conv2d,
   ConvGRU,
   inverseSoftplus,
   stabilisedLogLikelihoodGradient,
@@ -20,7 +19,6 @@ import {
   ParamSet,
   Rim,
   saveLearnedSolver,
-  withWeightSlices,
 } from '../lib/solvers/learned';
 
 /** A seeded uniform tensor in [0, 1). */
@@ -91,41 +89,6 @@ describe('learned solvers', function () {
       const b = gru.step(x, zero);
       assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]) < 1e-6);
       tf.dispose([x, h, out, zero, a, b]);
-      params.dispose();
-    });
-
-    it('withWeightSlices: T steps slice each weight once, with the same outputs and weight gradients as slicing per step, and free the slices', async () => {
-      const params = new ParamSet(3);
-      const conv = new Conv2d(params, 'c', { inChannels: 2, outChannels: 6, kernel: 3 });
-      const xs = [0, 1, 2].map((t) => image([2, 5, 6, 2], 10 + t));
-      // three recurrent-like steps, each using two output-channel slices of the same layer
-      const run = () => {
-        let h = tf.zeros([2, 5, 6, 3]) as tf.Tensor4D;
-        for (const x of xs) h = tf.add(tf.mul(conv.applyOutputs(x, 0, 3), tf.sigmoid(conv.applyOutputs(x, 3, 3))), h) as tf.Tensor4D;
-        return h;
-      };
-      const loss = (scoped: boolean) => () => tf.sum(tf.square(scoped ? withWeightSlices(run) : run())) as tf.Scalar;
-      const grads = (scoped: boolean) => {
-        const { value, grads: g } = tf.variableGrads(loss(scoped), params.variables);
-        const out = { value: value.dataSync()[0], grads: Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v.dataSync())])) };
-        tf.dispose([value, ...Object.values(g)]);
-        return out;
-      };
-      const plain = grads(false);
-      const scoped = grads(true);
-      assert.equal(scoped.value, plain.value, 'the same forward values, bit for bit');
-      for (const k of Object.keys(plain.grads)) {
-        const d = Math.max(...plain.grads[k].map((v, i) => Math.abs(v - scoped.grads[k][i])));
-        assert.ok(d < 1e-5, `${k}: gradients differ by ${d}`);
-      }
-      const slices = async (scoped: boolean) => (await tf.profile(() => tf.dispose(tf.tidy(() => (scoped ? withWeightSlices(run) : run()))))).kernels.filter((k) => k.name === 'Slice').length;
-      const [perStep, once] = [await slices(false), await slices(true)];
-      assert.equal(once, 4, `Slice kernels in the scope: ${once} (2 kernel + 2 bias slices)`);
-      assert.equal(perStep, 3 * 4, `Slice kernels without the scope: ${perStep}`);
-      const before = tf.memory().numTensors;
-      tf.dispose(tf.tidy(() => withWeightSlices(run)));
-      assert.equal(tf.memory().numTensors, before, 'the scope frees its slices');
-      tf.dispose(xs);
       params.dispose();
     });
 

@@ -482,10 +482,7 @@ const BODIES: Record<string, NativeBody> = {
 
 /** True when the fused GRU gate kernels are registered for `backendName` (default: current). */
 export function gruGateKernelsActive(backendName: string = tf.getBackend()): boolean {
-  return [GRU_GATE, GRU_GATE_GRAD].every((k) => {
-    const mine = installed.get(`${k}/${backendName}`);
-    return mine !== undefined && tf.getKernel(k, backendName) === mine.config;
-  });
+  return ourKernelsRegistered([GRU_GATE, GRU_GATE_GRAD], backendName);
 }
 
 const stats = { native: 0, fallback: 0 };
@@ -591,7 +588,12 @@ export function unregisterNativeKernels(): void {
 
 /** True when the native kernels are the ones registered for `backendName` (default: current). */
 export function nativeKernelsActive(backendName: string = tf.getBackend()): boolean {
-  return NATIVE_KERNELS.every((k) => {
+  return ourKernelsRegistered(NATIVE_KERNELS, backendName);
+}
+
+/** True when every kernel of `names` registered for `backendName` is the one {@link registerNativeKernels} installed. */
+function ourKernelsRegistered(names: readonly string[], backendName: string): boolean {
+  return names.every((k) => {
     const mine = installed.get(`${k}/${backendName}`);
     return mine !== undefined && tf.getKernel(k, backendName) === mine.config;
   });

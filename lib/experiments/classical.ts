@@ -289,7 +289,8 @@ export interface CompareSolversOptions {
 
 /**
  * Runs several solvers on one problem of a task, from the same start and without early stopping
- * (`tol = 0`; a run's own `options.fTol` stops it on a small relative decrease), recording objective and PSNR/SSIM at every iteration: the data of convergence plots.
+ * (`tol = 0`; a run's own `options.fTol` stops it on a small relative decrease), recording
+ * objective and PSNR/SSIM at every iteration: the data of convergence plots.
  * @example
  * const runs = compareSolvers({ task, image, lambda: 8, runs: [
  *   { solver: 'gd', iterations: 100 }, { solver: 'lbfgs', iterations: 100 }, { solver: 'gauss-newton', iterations: 15 }] });

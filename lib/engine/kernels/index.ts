@@ -27,7 +27,7 @@ import { conv2dBackpropFilterConfig, conv2dBackpropFilterWasm } from './conv2d_b
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from './conv2d_backprop_input';
 import { registerConvGradients } from './conv2d_grad';
 import { narrowCopyConfigs } from './concat';
-import { castSharedWith, identitySharedConfig } from './share';
+import { castSharedConfigs, identitySharedConfig } from './share';
 import { WASM } from './wasm_util';
 
 export { conv2dBackpropFilterWasm, conv2dBackpropFilterConfig } from './conv2d_backprop_filter';
@@ -44,7 +44,7 @@ export {
 } from './conv2d_grad';
 export { BIAS_ADD_GRAD, biasAddGrad, biasAddGradConfig, biasAddGradGradConfig, biasAddGradWasm } from './bias_add_grad';
 export { fusedConv2dGradConfig } from './fused_conv2d_grad';
-export { identityShared, identitySharedConfig, castSharedWith } from './share';
+export { identityShared, identitySharedConfig, castSharedWith, castSharedConfigs } from './share';
 export { concatWith, splitVWith, NARROW } from './concat';
 export { WasmScope, wasmKernel } from './wasm_util';
 export type { WasmBackendLike } from './wasm_util';
@@ -60,10 +60,8 @@ export function originalWasmBackpropInput(): tf.KernelConfig | undefined {
   return originalBackpropInput;
 }
 
-/** The sharing `Cast` (built once around the backend's own kernel), see `share.ts`. */
-let castShared: tf.KernelConfig | undefined;
-/** `Concat` and `SplitV` for narrow rows (built once around the backend's own kernels), see `concat.ts`. */
-let narrow: tf.KernelConfig[] | undefined;
+/** The sharing `Cast` and the narrow-row `Concat` / `SplitV`: built once around the backend's own kernels (`share.ts`, `concat.ts`). */
+let wrapped: tf.KernelConfig[] | undefined;
 
 function install(config: tf.KernelConfig): void {
   const current = tf.getKernel(config.kernelName, WASM);
@@ -91,13 +89,8 @@ export function registerWasmKernels(): void {
   install(conv2dBackpropInputConfig);
   install(biasAddGradConfig);
   install(identitySharedConfig);
-  if (!castShared) {
-    const own = tf.getKernel('Cast', WASM);
-    if (own) castShared = { ...own, kernelFunc: castSharedWith(own.kernelFunc) };
-  }
-  if (castShared) install(castShared);
-  narrow ??= narrowCopyConfigs();
-  narrow.forEach(install);
+  wrapped ??= [...castSharedConfigs(), ...narrowCopyConfigs()];
+  wrapped.forEach(install);
   registerConvGradients();
 }
 

@@ -43,3 +43,9 @@ export const identitySharedConfig: tf.KernelConfig = {
   backendName: WASM,
   kernelFunc: identityShared as unknown as tf.KernelFunc,
 };
+
+/** The sharing `Cast` around the wasm backend's own (for `registerWasmKernels`; none if it has none). */
+export function castSharedConfigs(): tf.KernelConfig[] {
+  const own = tf.getKernel('Cast', WASM);
+  return own ? [{ ...own, kernelFunc: castSharedWith(own.kernelFunc) }] : [];
+}

@@ -15,31 +15,6 @@ import { ParamSet } from './params';
 // gradients pick the implementation per backend (native oneDNN, wasm, cpu), never this layer.
 export { addBias, biasAddGrad, convBias };
 
-/** The weight slices of the innermost {@link withWeightSlices} scope, per layer and channel range. */
-let sliceScope: Map<Conv2d, Map<string, tf.Tensor>> | null = null;
-
-/**
- * Runs `fn` with the output-channel slices of every layer's kernel and bias ({@link
- * Conv2d.kernelOutputs}, {@link Conv2d.biasOutputs}) taken once and reused, then frees them. For a
- * recurrent solver whose cell runs T times with the same weights, this slices each weight once per
- * run instead of once per step, and its gradient (a pad into the full kernel) runs once on the sum
- * of the steps' gradients. Only for code that does not change the weights inside `fn` (a forward
- * run, with or without a gradient tape around it); same values as without the scope.
- * @example
- * const xs = withWeightSlices(() => { for (let t = 0; t < T; t++) h = gru.step(x, h); return h; });
- */
-export function withWeightSlices<T>(fn: () => T): T {
-  const outer = sliceScope;
-  const scope = new Map<Conv2d, Map<string, tf.Tensor>>();
-  sliceScope = scope;
-  try {
-    return fn();
-  } finally {
-    sliceScope = outer;
-    for (const slices of scope.values()) tf.dispose([...slices.values()]);
-  }
-}
-
 /**
  * Geometry of a {@link Conv2d}.
  * @example
@@ -124,40 +99,18 @@ export class Conv2d {
     return tf.tidy(() => convBias(x, this.kernelOutputs(start, count), this.biasOutputs(start, count), dilation, stride)); // [b, ⌈h/s⌉, ⌈w/s⌉, count]
   }
 
-  /**
-   * {@link applyOutputs} without the bias: `conv(x, W[..., start:start+count])`.
-   * @param x input `[b, h, w, c_in]`
-   * @param start first output channel
-   * @param count number of output channels
-   * @returns `[b, h/s, w/s, count]`
-   */
-  convOutputs(x: tf.Tensor4D, start: number, count: number): tf.Tensor4D {
-    const { stride, dilation } = this.spec;
-    return tf.tidy(() => tf.conv2d(x, this.kernelOutputs(start, count), stride, 'same', 'NHWC', dilation)); // [b, h/s, w/s, count]
-  }
-
   /** The kernel of the output channels `[start, start + count)`: `[k, k, c_in, count]`. */
   kernelOutputs(start: number, count: number): tf.Tensor4D {
     const { transposed, inChannels, kernel: k } = this.spec;
     if (transposed) throw new Error('Conv2d.applyOutputs: not for transposed convolutions');
     this.checkOutputs(start, count);
-    return this.sliced(`kernel:${start}:${count}`, () => tf.slice(this.kernel, [0, 0, 0, start], [k, k, inChannels, count])) as tf.Tensor4D;
+    return tf.slice(this.kernel, [0, 0, 0, start], [k, k, inChannels, count]) as tf.Tensor4D;
   }
 
   /** The bias of the output channels `[start, start + count)`: `[count]`. */
   biasOutputs(start: number, count: number): tf.Tensor1D {
     this.checkOutputs(start, count);
-    return this.sliced(`bias:${start}:${count}`, () => tf.slice(this.bias, [start], [count])) as tf.Tensor1D;
-  }
-
-  /** `make()`, or inside {@link withWeightSlices} the scope's copy of it (made once, kept until the scope ends). */
-  private sliced(key: string, make: () => tf.Tensor): tf.Tensor {
-    if (!sliceScope) return make();
-    let mine = sliceScope.get(this);
-    if (!mine) sliceScope.set(this, (mine = new Map()));
-    let t = mine.get(key);
-    if (!t) mine.set(key, (t = tf.keep(make())));
-    return t;
+    return tf.slice(this.bias, [start], [count]) as tf.Tensor1D;
   }
 
   private checkOutputs(start: number, count: number): void {

@@ -2,7 +2,6 @@
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
 import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, rmsNormalised, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
-import { withWeightSlices } from './conv';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -168,39 +167,36 @@ export class Rim extends ParamOwner implements LearnedSolver {
     let state: tf.Tensor4D[] | null = null;
     const iterates: tf.Tensor4D[] = [];
     try {
-      // the cells' weight slices once per run, not once per step (withWeightSlices)
-      withWeightSlices(() => {
-        for (let t = 0; t < steps; t++) {
-          const cell = this.cells[c.sharedWeights ? 0 : t];
-          const out = tf.tidy(() => {
-            let g: tf.Tensor4D;
-            if (substitute) g = substitute;
-            else {
-              g =
-                c.gradient === 'rms'
-                  ? (tf.neg(rmsNormalised(problem.likelihood.grad(x, y))) as tf.Tensor4D)
-                  : stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
-              if (logistic) g = tf.mul(g, tf.mul(x, tf.sub(1, x))) as tf.Tensor4D; // ∂/∂η = Ψ'(η) ∂/∂x
-            }
-            const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c] (c + m without the gradient)
-            const { delta, state: next } = cell.step(input, c.useState ? state : null);
-            const etaNext = tf.add(eta, delta) as tf.Tensor4D;
-            const xNext = logistic ? (tf.sigmoid(etaNext) as tf.Tensor4D) : etaNext;
-            return { etaNext, xNext, next };
-          });
-          if (state) tf.dispose(state);
-          state = out.next;
-          const [prevEta, prevX] = [eta, x];
-          eta = out.etaNext;
-          x = out.xNext;
-          iterates.push(x);
-          // Free what is not an iterate: the start point (x₀ and η₀), and every η of the logistic link.
-          if (t === 0) {
-            prevX.dispose();
-            if (prevEta !== prevX) prevEta.dispose();
-          } else if (logistic) prevEta.dispose();
-        }
-      });
+      for (let t = 0; t < steps; t++) {
+        const cell = this.cells[c.sharedWeights ? 0 : t];
+        const out = tf.tidy(() => {
+          let g: tf.Tensor4D;
+          if (substitute) g = substitute;
+          else {
+            g =
+              c.gradient === 'rms'
+                ? (tf.neg(rmsNormalised(problem.likelihood.grad(x, y))) as tf.Tensor4D)
+                : stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
+            if (logistic) g = tf.mul(g, tf.mul(x, tf.sub(1, x))) as tf.Tensor4D; // ∂/∂η = Ψ'(η) ∂/∂x
+          }
+          const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c] (c + m without the gradient)
+          const { delta, state: next } = cell.step(input, c.useState ? state : null);
+          const etaNext = tf.add(eta, delta) as tf.Tensor4D;
+          const xNext = logistic ? (tf.sigmoid(etaNext) as tf.Tensor4D) : etaNext;
+          return { etaNext, xNext, next };
+        });
+        if (state) tf.dispose(state);
+        state = out.next;
+        const [prevEta, prevX] = [eta, x];
+        eta = out.etaNext;
+        x = out.xNext;
+        iterates.push(x);
+        // Free what is not an iterate: the start point (x₀ and η₀), and every η of the logistic link.
+        if (t === 0) {
+          prevX.dispose();
+          if (prevEta !== prevX) prevEta.dispose();
+        } else if (logistic) prevEta.dispose();
+      }
     } catch (err) {
       tf.dispose(iterates);
       if (iterates.length === 0) {
