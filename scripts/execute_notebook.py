@@ -36,6 +36,7 @@ import traceback
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import Float
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TAIL_LINES = 40
@@ -113,6 +114,10 @@ def summarize(names, text, fallback):
 class ActivityClient(NotebookClient):
     """A NotebookClient that notes when the running cell last sent anything (for the silence
     watchdog) and, optionally, echoes the cell's stream output line by line."""
+
+    # Seconds, not whole seconds: a start-up limit below a kernel's start time is how the runner's
+    # tests make a kernel fail to start.
+    startup_timeout = Float(120)
 
     def __init__(self, *args, echo=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -298,7 +303,7 @@ def main():
             echo=echo if args.progress else None,
             kernel_name=args.kernel,
             timeout=timeout,
-            startup_timeout=int(math.ceil(args.startup_timeout)),
+            startup_timeout=args.startup_timeout,
             allow_errors=False,
             record_timing=True,
             resources={"metadata": {"path": os.path.abspath(args.cwd)}},

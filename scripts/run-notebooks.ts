@@ -70,7 +70,7 @@ interface Options {
   targets: string[];
 }
 
-interface Failure {
+export interface Failure {
   kind: string;
   summary: string;
   tail?: string;
@@ -82,7 +82,7 @@ interface Failure {
   elapsed_s?: number;
 }
 
-interface Report {
+export interface Report {
   ok: boolean;
   total_s?: number;
   kernel_start_s?: number;
@@ -267,6 +267,15 @@ function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.P
   });
 }
 
+/** Fresh-kernel retries when a notebook's kernel fails to start (no cell ran). */
+const KERNEL_START_RETRIES = 2;
+
+/** True when the run failed before any cell ran: the kernel did not start (not a notebook error). */
+export function isStartupFailure(report: Report): boolean {
+  const f = report.failure;
+  return !report.ok && f !== undefined && f.cell_index === undefined && f.kind !== 'interrupted' && f.kind !== 'executor';
+}
+
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const notebooks = resolveTargets(opts.targets);
@@ -338,7 +347,13 @@ async function main(): Promise<number> {
     if (opts.quiet) process.stdout.write(`${tag} ... `);
     else console.log(`${tag} ...${eta}`);
     const started = Date.now();
-    const report = await executeOne(python, p.nb, opts, env, previousCells(state, p.name, mode));
+    let report = await executeOne(python, p.nb, opts, env, previousCells(state, p.name, mode));
+    // A kernel that fails to start is not the notebook's fault (tslab's sockets can race on a busy
+    // machine: "Socket is blocked by a bind or unbind operation"): start a fresh kernel, twice at most.
+    for (let retry = 1; retry <= KERNEL_START_RETRIES && !interrupted && isStartupFailure(report); retry++) {
+      console.log(`${tag}: the kernel did not start (${report.failure?.summary.split('\n')[0].slice(0, 120)}); fresh kernel, retry ${retry} of ${KERNEL_START_RETRIES}`);
+      report = await executeOne(python, p.nb, opts, env, previousCells(state, p.name, mode));
+    }
     const seconds = (Date.now() - started) / 1000;
     const took = fmtSeconds(seconds);
     const kernel = report.kernel_start_s !== undefined ? ` (kernel start ${report.kernel_start_s.toFixed(1)} s)` : '';

@@ -36,10 +36,10 @@ function notebook(cells: string[]): string {
   );
 }
 
-function runRunner(args: string[]): Promise<{ code: number | null; out: string }> {
+function runRunner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(ROOT, 'scripts', 'run-notebooks.ts'), ...args], { cwd: ROOT, env: { ...process.env } });
+    const child = spawn(tsx, [path.join(ROOT, 'scripts', 'run-notebooks.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -219,6 +219,19 @@ describe('notebooks', () => {
       assert.ok(!fs.existsSync(path.join(outDir, '20_fails.ipynb')));
       assert.ok(fs.existsSync(path.join(outDir, '20_fails.failed.ipynb')));
       assert.ok(!fs.existsSync(path.join(outDir, '30_not_run.ipynb')));
+    });
+
+    it('a kernel that does not start is retried with a fresh kernel, twice, then the run fails naming the start-up', async () => {
+      const nbDir = path.join(tmp, 'nostart');
+      fs.mkdirSync(nbDir);
+      fs.writeFileSync(path.join(nbDir, '10_any.ipynb'), notebook(["console.log('ran')"]));
+      // No kernel answers within 50 ms, so every start fails as a racing tslab socket does.
+      const { code, out } = await runRunner(['--out', path.join(tmp, 'nostart-out'), nbDir], { LGD_KERNEL_STARTUP_TIMEOUT: '0.05' });
+      assert.notEqual(code, 0, out);
+      assert.match(out, /10_any: the kernel did not start \(RuntimeError: Kernel didn't respond in \d+ seconds\); fresh kernel, retry 1 of 2/, out);
+      assert.match(out, /retry 2 of 2/, out);
+      assert.doesNotMatch(out, /retry 3/, out);
+      assert.match(out, /stage: +kernel start-up \(RuntimeError\)/, out);
     });
 
     it('times out on silence, not on a cell\'s total time, and names the notebook, the cell and the limit', async () => {
