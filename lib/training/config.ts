@@ -78,6 +78,13 @@ export interface TrainConfig {
   keepCheckpoints: number;
   /** Seed of the weights, the patch sampler and the noise (default 0). */
   seed: number;
+  /**
+   * Start from a saved model's weights instead of the seeded initialisation (fine-tuning, or a warm
+   * start from a related task: a deblurring RIM from the denoising one). `model`: a name under
+   * `results/models/` or a folder path; the architecture must match. Used only when the run starts:
+   * a resumed run continues from its checkpoint.
+   */
+  init?: { model: string };
 }
 
 /**
@@ -252,6 +259,7 @@ export const trainConfigSchema = z
     checkpointEvery: posInt.default(100),
     keepCheckpoints: posInt.default(2),
     seed: z.number().int().min(0).default(0),
+    init: z.object({ model: z.string().min(1) }).strict().optional(),
   })
   .strict();
 

@@ -10,9 +10,9 @@ import { datasetInfo, loadRawImages } from '../io/datasets';
 import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
 import { PatchSampler } from '../io/patches';
-import { resultsDir } from '../io/paths';
+import { modelsDir, resultsDir } from '../io/paths';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
-import { saveLearnedSolver } from '../solvers/learned/io';
+import { initialiseFromModel, saveLearnedSolver } from '../solvers/learned/io';
 import { validate, validationSet, ValidationSet } from './validation';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
@@ -167,6 +167,11 @@ function withoutHorizon(key: string): string {
   return JSON.stringify(rest);
 }
 
+/** The folder of `init.model`: a path (absolute, or with a '/'), else a name under `results/models/`. */
+export function initModelDir(model: string): string {
+  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep) ? path.resolve(model) : path.join(modelsDir(), model);
+}
+
 export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(input as TrainConfigInput);
   const say = options.log ?? ((line: string) => console.log(line));
@@ -262,6 +267,10 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       best = state.best;
       lastCheckpoint = latest;
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
+    } else if (config.init) {
+      const dir = initModelDir(config.init.model);
+      const sha = initialiseFromModel(solver, dir);
+      say(`${config.name}: starting from the weights of ${dir} (weights.bin sha256 ${sha.slice(0, 12)}…)`);
     }
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');

@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../../engine/tf';
 import { FolderFiles, writeFolderAtomic } from '../../util/atomic';
-import { verifyChecksums } from '../../util/checksums';
+import { readSha256Sums, verifyChecksums } from '../../util/checksums';
 import { createLearnedSolver, LearnedSolverConfig } from './factory';
 import { NamedTensor } from './params';
 import { LearnedSolver } from './types';
@@ -103,4 +103,25 @@ export async function loadLearnedSolver(dir: string): Promise<LearnedSolver> {
     tf.dispose(Object.values(weights));
   }
   return solver;
+}
+
+/**
+ * Sets a solver's weights to those of a saved model (fine-tuning, or a warm start of a related
+ * task): the folder's `SHA256SUMS` are verified and every weight must exist with the same shape
+ * (the error names the folder and the weight). Returns the SHA-256 of the model's `weights.bin`.
+ * @example
+ * initialiseFromModel(solver, 'results/models/rim_gray'); // a deblurring RIM starts from the denoiser
+ */
+export function initialiseFromModel(solver: LearnedSolver, dir: string): string {
+  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`init: no saved model in ${dir} (no model.json)`);
+  verifyChecksums(dir);
+  const weights = decodeWeightFiles(dir);
+  try {
+    solver.setWeights(weights);
+  } catch (err) {
+    throw new Error(`init: ${dir} does not fit this ${solver.kind} (${solver.paramCount()} parameters): ${(err as Error).message}`);
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+  return readSha256Sums(path.join(dir, 'SHA256SUMS')).get('weights.bin') ?? '';
 }
