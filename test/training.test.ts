@@ -342,17 +342,33 @@ describe('training', function () {
         trainLearnedSolver(tinyConfig('horizon', { steps: 6, optimizer: { lr: 5e-3 } }), { ...quiet, images, runDir, exportDir: false, allowHorizonChange: true }),
         /different configuration/,
       );
+      // 10 → 8 at step 3, a plain resume at step 4 (the history must survive it), 8 → 6 at step 5.
+      const until = async (steps: number, stop: number, allowHorizonChange: boolean) => {
+        const controller = new AbortController();
+        const r = await trainLearnedSolver(tinyConfig('horizon', { steps }), {
+          ...quiet, images, runDir, exportDir: false, allowHorizonChange, signal: controller.signal,
+          onProgress: (p) => {
+            if (p.step === stop) controller.abort();
+          },
+        });
+        r.solver.dispose();
+      };
+      await until(8, 4, true);
+      await until(8, 5, false);
       const exportDir = path.join(dir, 'models', 'horizon');
       const second = await trainLearnedSolver(tinyConfig('horizon', { steps: 6 }), { ...quiet, images, runDir, exportDir, allowHorizonChange: true });
       assert.equal(second.stopped, 'completed');
       assert.deepEqual(numbers(second.log.slice(0, 3)), numbers(first.log), 'steps before the change are kept');
       const schedule = resolveTrainConfig(tinyConfig('h')).schedule;
-      assert.equal(second.log[4].lr, learningRate(schedule, 1e-2, 4, 6), 'new horizon from the resumed step on');
-      assert.notEqual(second.log[4].lr, learningRate(schedule, 1e-2, 4, 10));
+      assert.equal(second.log[3].lr, learningRate(schedule, 1e-2, 3, 8), 'new horizon from the resumed step on');
+      assert.equal(second.log[4].lr, learningRate(schedule, 1e-2, 4, 8));
+      assert.equal(second.log[5].lr, learningRate(schedule, 1e-2, 5, 6));
+      assert.notEqual(second.log[5].lr, learningRate(schedule, 1e-2, 5, 8));
       const info = JSON.parse(fs.readFileSync(path.join(exportDir, 'train.json'), 'utf8'));
       assert.deepEqual(info.horizons, [
         { fromStep: 0, steps: 10 },
-        { fromStep: 3, steps: 6 },
+        { fromStep: 3, steps: 8 },
+        { fromStep: 5, steps: 6 },
       ]);
       second.solver.dispose();
     });

@@ -251,6 +251,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       const state = await readCheckpoint(latest.dir, solver, optimizer);
       // Runs checkpointed before tasks and strict configs carry the older key (same numerics): they keep it.
       if (legacyKey !== undefined && withoutHorizon(state.configKey) === withoutHorizon(legacyKey)) runKey = legacyKey;
+      horizons = [...(state.horizons ?? [])]; // the run's history of horizon changes goes on with it
       const previousSteps = horizonOf(state.configKey);
       if (state.configKey !== runKey && options.allowHorizonChange && previousSteps !== undefined && withoutHorizon(state.configKey) === withoutHorizon(runKey)) {
         say(`${config.name}: changing the schedule's horizon from ${previousSteps} to ${config.steps} steps at step ${state.step}`);
