@@ -302,8 +302,8 @@ describe('training', function () {
       });
       const w = still.solver.getWeights();
       w.forEach((t, i) => {
-        const v = t.tensor.dataSync();
-        const err = v.reduce((m, x, j) => Math.max(m, Math.abs(x - reference.weights[i][j])), 0);
+        const v = t.tensor.dataSync() as Float32Array;
+        const err = v.reduce((m: number, x: number, j: number) => Math.max(m, Math.abs(x - reference.weights[i][j])), 0);
         assert.ok(err < 1e-8, `${t.name}: off the source by ${err}`);
       });
       tf.dispose(w.map((t) => t.tensor));
