@@ -70,7 +70,7 @@ interface Options {
   targets: string[];
 }
 
-export interface Failure {
+interface Failure {
   kind: string;
   summary: string;
   tail?: string;
@@ -82,7 +82,7 @@ export interface Failure {
   elapsed_s?: number;
 }
 
-export interface Report {
+interface Report {
   ok: boolean;
   total_s?: number;
   kernel_start_s?: number;
@@ -271,7 +271,7 @@ function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.P
 const KERNEL_START_RETRIES = 2;
 
 /** True when the run failed before any cell ran: the kernel did not start (not a notebook error). */
-export function isStartupFailure(report: Report): boolean {
+function isStartupFailure(report: Report): boolean {
   const f = report.failure;
   return !report.ok && f !== undefined && f.cell_index === undefined && f.kind !== 'interrupted' && f.kind !== 'executor';
 }
