@@ -7,7 +7,7 @@ import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { gaussianLikelihood } from '../lib/likelihoods';
 import { downsample, nonlinear } from '../lib/operators';
-import { cgSolve, createLearnedSolver, gaussNewtonDirection, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
+import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
 
@@ -166,6 +166,62 @@ describe('learned Gauss–Newton', function () {
     assert.equal(lgn.paramCount() - noDir.paramCount(), 25 * 4 + 0 - 0 + 3 - 3, 'one input channel less: 25·F weights of the first conv (α per step in both)');
     assert.throws(() => new Lgn({ useDirection: false, useGradient: false }), /both false/);
     [lgn, back, noDir].forEach((s) => s.dispose());
+  });
+
+  it('starts from a RIM\'s weights (init with a new zero δ channel): computes what the RIM computes, then trains', async () => {
+    const rim = createLearnedSolver({ kind: 'rim', features: 4, steps: 3, seed: 4 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-init-'));
+    await saveLearnedSolver(rim, dir);
+    const x = randomImage([1, 12, 12, 1], 6);
+    const D = downsample(2);
+    const likelihood = gaussianLikelihood(D, { sigma: 0.02 });
+    const y = tf.tidy(() => D.forward(x));
+    const problem = createProblem({ likelihood, y });
+    const x0 = tf.tidy(() => D.adjoint(y).mul(4) as tf.Tensor4D);
+    const lgn = new Lgn({ features: 4, steps: 3, cgIterations: 3, seed: 9 });
+    const before = tf.memory().numTensors;
+    initialiseFromModel(lgn, dir, { inputChannels: { 'cell/c1/kernel': [0, null, 1] }, keepMissing: true });
+    assert.equal(tf.memory().numTensors, before, 'init leaked tensors');
+    const a = rim.run(y, problem, { x0 });
+    const b = lgn.run(y, problem, { x0 });
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+    assert.ok(err < 1e-5, `the LGN with a zero δ channel differs from the RIM by ${err}`);
+    const k = lgn.getWeights().find((w) => w.name === 'cell/c1/kernel')!;
+    assert.deepEqual(k.tensor.shape, [5, 5, 3, 4]);
+    assert.equal(tf.tidy(() => tf.max(tf.abs(tf.slice(k.tensor, [0, 0, 1, 0], [5, 5, 1, 4]))).dataSync()[0]), 0, 'the δ channel starts at zero');
+    tf.dispose([...a, ...b, k.tensor]);
+    // Errors name the folder and what does not fit.
+    const fresh = () => new Lgn({ features: 4, steps: 3, cgIterations: 3 });
+    const cases: [Parameters<typeof initialiseFromModel>[2], RegExp][] = [
+      [{ inputChannels: { 'cell/c1/kernel': [0, null, 1] } }, /does not fit this lgn.*missing weight\(s\) alpha\/raw/],
+      [{ keepMissing: true }, /does not fit this lgn.*cell\/c1\/kernel has shape \[5, 5, 2, 4\], expected \[5, 5, 3, 4\]/],
+      [{ inputChannels: { 'cell/c1/kernel': [0, null, 2] }, keepMissing: true }, /entry 2 is 2, not a channel of the saved kernel \(0\.\.1\)/],
+      [{ inputChannels: { 'cell/c1/bias': [0] }, keepMissing: true }, /cell\/c1\/bias.*not a 4-D conv kernel/],
+      [{ inputChannels: { 'cell/nothing': [0] }, keepMissing: true }, /has no weight cell\/nothing/],
+    ];
+    for (const [adapt, pattern] of cases) {
+      const s = fresh();
+      const n0 = tf.memory().numTensors;
+      assert.throws(() => initialiseFromModel(s, dir, adapt), (e: Error) => e.message.includes(dir) && pattern.test(e.message));
+      assert.equal(tf.memory().numTensors, n0, `tensors leaked on ${pattern}`);
+      s.dispose();
+    }
+    // Through a training config: the run's log names the adaptation.
+    const images = syntheticImages(3, 24);
+    const lines: string[] = [];
+    const run = await trainLearnedSolver({
+      name: 'lgn_from_rim',
+      model: { kind: 'lgn', features: 4, steps: 3, cgIterations: 3 },
+      task: { kind: 'super-resolution', scales: [2], channel: 'same' },
+      data: { patchSize: 8, batchSize: 2 },
+      steps: 2,
+      optimizer: { lr: 1e-3 },
+      init: { model: dir, inputChannels: { 'cell/c1/kernel': [0, null, 1] }, keepMissing: true },
+    }, { log: (l) => lines.push(l), exportDir: false, images, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-init-run-')) });
+    assert.ok(lines.some((l) => /starting from the weights of .*cell\/c1\/kernel input channels from \[0, new, 1\]; weights it lacks keep their seeded values/.test(l)), lines.join('\n'));
+    run.solver.dispose();
+    [rim, lgn].forEach((s) => s.dispose());
+    tf.dispose([x, y, x0]);
   });
 
   it('trains and resumes exactly (interrupted at step 2 of 4)', async () => {

@@ -82,9 +82,13 @@ export interface TrainConfig {
    * Start from a saved model's weights instead of the seeded initialisation (fine-tuning, or a warm
    * start from a related task: a deblurring RIM from the denoising one). `model`: a name under
    * `results/models/` or a folder path; the architecture must match. Used only when the run starts:
-   * a resumed run continues from its checkpoint.
+   * a resumed run continues from its checkpoint. A related architecture: `inputChannels` maps a
+   * conv kernel's new input channels to the saved ones (`null`: a new channel, zero weights, e.g.
+   * the learned Gauss–Newton's δ from a RIM: `{ "cell/c1/kernel": [0, null, 1] }`), and
+   * `keepMissing` lets weights the saved model lacks keep their seeded values (see
+   * `initialiseFromModel`).
    */
-  init?: { model: string };
+  init?: { model: string; inputChannels?: Record<string, (number | null)[]>; keepMissing?: boolean };
 }
 
 /**
@@ -259,7 +263,14 @@ export const trainConfigSchema = z
     checkpointEvery: posInt.default(100),
     keepCheckpoints: posInt.default(2),
     seed: z.number().int().min(0).default(0),
-    init: z.object({ model: z.string().min(1) }).strict().optional(),
+    init: z
+      .object({
+        model: z.string().min(1),
+        inputChannels: z.record(z.string().min(1), z.array(z.number().int().min(0).nullable()).min(1)).optional(),
+        keepMissing: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

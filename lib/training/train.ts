@@ -270,8 +270,12 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     } else if (config.init) {
       const dir = initModelDir(config.init.model);
-      const sha = initialiseFromModel(solver, dir);
-      say(`${config.name}: starting from the weights of ${dir} (weights.bin sha256 ${sha.slice(0, 12)}…)`);
+      const sha = initialiseFromModel(solver, dir, { inputChannels: config.init.inputChannels, keepMissing: config.init.keepMissing });
+      const adapted = [
+        ...Object.entries(config.init.inputChannels ?? {}).map(([w, from]) => `${w} input channels from [${from.map((c) => (c === null ? 'new' : c)).join(', ')}]`),
+        ...(config.init.keepMissing ? ['weights it lacks keep their seeded values'] : []),
+      ];
+      say(`${config.name}: starting from the weights of ${dir} (weights.bin sha256 ${sha.slice(0, 12)}…)${adapted.length ? `; ${adapted.join('; ')}` : ''}`);
     }
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');

@@ -106,22 +106,73 @@ export async function loadLearnedSolver(dir: string): Promise<LearnedSolver> {
 }
 
 /**
+ * How {@link initialiseFromModel} adapts a saved model to a solver of a related architecture.
+ */
+export interface InitAdaptation {
+  /**
+   * Per weight name, the solver's input channels (axis 2 of a 4-D conv kernel `[kh, kw, in, out]`)
+   * taken from the saved kernel's input channels: entry i is the saved channel that becomes channel
+   * i, or `null` for a channel the saved model does not have (its weights zero, so the network
+   * computes what the saved one did until training moves them). E.g. a learned Gauss–Newton
+   * (`[x, δ, g]`) from a RIM (`[x, g]`): `{ 'cell/c1/kernel': [0, null, 1] }`.
+   */
+  inputChannels?: Record<string, (number | null)[]>;
+  /** Weights the saved model lacks keep their seeded initialisation (default false: an error names them). */
+  keepMissing?: boolean;
+}
+
+/** A kernel's input channels rearranged by `from` (null: a zero channel). Disposes nothing it was given. */
+function remapInputChannels(name: string, kernel: tf.Tensor, from: (number | null)[], dir: string): tf.Tensor {
+  if (kernel.rank !== 4) throw new Error(`init: ${dir}: inputChannels names ${name}, which has shape [${kernel.shape.join(', ')}], not a 4-D conv kernel`);
+  const [kh, kw, saved, out] = kernel.shape as [number, number, number, number];
+  from.forEach((c, i) => {
+    if (c !== null && !(Number.isInteger(c) && c >= 0 && c < saved)) {
+      throw new Error(`init: ${dir}: inputChannels of ${name}: entry ${i} is ${JSON.stringify(c)}, not a channel of the saved kernel (0..${saved - 1}) or null`);
+    }
+  });
+  return tf.tidy(() => {
+    const padded = tf.concat([kernel, tf.zeros([kh, kw, 1, out])], 2); // channel `saved` is the zero channel
+    return tf.gather(padded, from.map((c) => (c === null ? saved : c)), 2);
+  });
+}
+
+/**
  * Sets a solver's weights to those of a saved model (fine-tuning, or a warm start of a related
  * task): the folder's `SHA256SUMS` are verified and every weight must exist with the same shape
- * (the error names the folder and the weight). Returns the SHA-256 of the model's `weights.bin`.
+ * (the error names the folder and the weight), unless `adapt` says how a related architecture
+ * takes them (new input channels, weights the saved model lacks). Returns the SHA-256 of the
+ * model's `weights.bin`.
  * @example
  * initialiseFromModel(solver, 'results/models/rim_gray'); // a deblurring RIM starts from the denoiser
+ * initialiseFromModel(lgn, 'results/models/rim_sr', { inputChannels: { 'cell/c1/kernel': [0, null, 1] }, keepMissing: true });
  */
-export function initialiseFromModel(solver: LearnedSolver, dir: string): string {
+export function initialiseFromModel(solver: LearnedSolver, dir: string, adapt: InitAdaptation = {}): string {
   if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`init: no saved model in ${dir} (no model.json)`);
   verifyChecksums(dir);
   const weights = decodeWeightFiles(dir);
+  const owned: tf.Tensor[] = [];
   try {
+    for (const [name, from] of Object.entries(adapt.inputChannels ?? {})) {
+      if (!weights[name]) throw new Error(`init: ${dir} has no weight ${name} (named in inputChannels)`);
+      const remapped = remapInputChannels(name, weights[name], from, dir);
+      owned.push(weights[name]); // the saved kernel, now out of the map
+      weights[name] = remapped;
+    }
+    if (adapt.keepMissing) {
+      for (const w of solver.getWeights()) {
+        if (w.name in weights) w.tensor.dispose();
+        else {
+          weights[w.name] = w.tensor;
+          owned.push(w.tensor);
+        }
+      }
+    }
     solver.setWeights(weights);
   } catch (err) {
+    if ((err as Error).message.startsWith('init:')) throw err;
     throw new Error(`init: ${dir} does not fit this ${solver.kind} (${solver.paramCount()} parameters): ${(err as Error).message}`);
   } finally {
-    tf.dispose(Object.values(weights));
+    tf.dispose([...Object.values(weights), ...owned]);
   }
   return readSha256Sums(path.join(dir, 'SHA256SUMS')).get('weights.bin') ?? '';
 }
