@@ -90,6 +90,9 @@ describe('learned-solver experiments', function () {
     assert.equal(m.solver.paramCount(), rim.paramCount());
     const md = trainingSummaryMarkdown([m]);
     assert.match(md, /\| toy \| rim \| \d+ \| 2 \| 2\.00 h \| wasm \| 1\.000e-2 \| `abababababababab…` \| `npm run train -- --config configs\/toy\.json` \|/);
+    // A run started from another model's weights says so (its own steps and time only).
+    const tuned = { ...m, info: { ...m.info!, trainConfig: { init: { model: 'rim_sr' } } as never } };
+    assert.match(trainingSummaryMarkdown([tuned]), /\| 2, started from the weights of rim_sr \(its steps and time not counted here\) \| 2\.00 h \|/);
     m.solver.dispose();
     await assert.rejects(loadOrTrainModel('absent', { dir: modelDir }), /no trained model "absent" in .*models\/absent: train it with `npm run train -- --config configs\/absent\.json`/);
     await assert.rejects(loadOrTrainModel('absent', { retrain: true }), /no training config .*configs\/absent\.json/);

@@ -246,8 +246,9 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
       continue;
     }
     const horizon = i.horizons?.length ? ` (cosine horizon ${i.horizons.map((h) => `${h.steps} from step ${h.fromStep}`).join(', then ')})` : '';
+    const init = i.trainConfig?.init ? `, started from the weights of ${path.basename(i.trainConfig.init.model)} (its steps and time not counted here)` : '';
     lines.push(
-      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
+      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
     );
   }
   return lines.join('\n') + '\n';
