@@ -33,12 +33,20 @@ import { camvidDir, camvidTensors, hasCamVid, loadCamVid, loadSegmenter } from '
 import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
-const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME] [--json] [--out DIR]
+/** A model by name (under results/models/) or by folder path (absolute, or with a '/': e.g. an exported checkpoint). */
+function loadModel(model: string): ReturnType<typeof loadOrTrainModel> {
+  if (!(path.isAbsolute(model) || model.includes('/') || model.includes(path.sep))) return loadOrTrainModel(model);
+  const dir = path.resolve(model);
+  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--model ${model}: no saved model in ${dir} (no model.json)`);
+  return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });
+}
+
+const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
-  models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
+  --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
   rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)`;
 
 async function main(): Promise<void> {
@@ -93,7 +101,7 @@ async function main(): Promise<void> {
   const images = taskName === 'sr' ? undefined : await loadImagesFromDir(dir, v.gray ? 1 : undefined);
   const channels = taskName === 'sr' ? 1 : images![0].image.shape[3];
   const modelName = v.model ?? defaultModel(taskName, channels);
-  const model = await loadOrTrainModel(modelName);
+  const model = await loadModel(modelName);
   try {
     if (taskName !== 'sr' && model.solver.config.channels !== channels) {
       throw new Error(
@@ -155,7 +163,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   if (!hasCamVid('train')) throw new Error(`the mean-colour start needs CamVid train in ${camvidDir()} (npm run setup -- --only data)`);
   const segmenter = await loadSegmenter(segDir);
   const modelName = methodName === 'tv' || methodName === 'mean' ? undefined : ((v.model as string | undefined) ?? SYNTHESIS_MODELS[methodName]);
-  const model = modelName ? await loadOrTrainModel(modelName) : undefined;
+  const model = modelName ? await loadModel(modelName) : undefined;
   const train = camvidTensors(await loadCamVid('train'));
   const colors = perClassMeanColors(train.x, train.labels);
   tf.dispose([train.x, train.labels]);

@@ -85,6 +85,11 @@ describe('npm run evaluate', function () {
     solver.dispose();
     assert.ok(Math.abs((json.psnr as number) - (psnrs[0] + psnrs[1]) / 2) < 1e-9, `${json.psnr} vs ${psnrs}`);
     assert.deepEqual(fs.readdirSync(out).sort(), ['p0.png', 'p1.png']);
+    // --model also takes a model folder (e.g. an exported checkpoint): the same model, the same numbers.
+    const byPath = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', path.join(models, 'tiny_sr'), '--json'], path.join(tmp, 'elsewhere'));
+    assert.equal(byPath.status, 0, byPath.stderr);
+    const jsonByPath = JSON.parse(byPath.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+    assert.equal(jsonByPath.psnr, json.psnr);
   });
 
   it('bad input: one clear line and a non-zero exit', () => {
@@ -93,6 +98,7 @@ describe('npm run evaluate', function () {
       [['--task', 'sr', '--scale', '3', '--pairs', tmp], /^evaluate: no SR pairs in /],
       [['--task', 'sr', '--scale', '2', '--pairs', pairs, '--model', 'tiny_sr'], /p0_LR\.png is 8×8 but its HR .*p0_HR\.png is 24×24, which at scale 2 gives an LR of 12×12/],
       [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'no_such_model'], /no trained model "no_such_model"/],
+      [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', path.join(tmp, 'no_such_dir')], /--model .*no_such_dir: no saved model in .*no_such_dir \(no model\.json\)/],
       [['--task', 'upscale', '--pairs', pairs], /unknown task "upscale"/],
       [['--task', 'sr', '--pairs', pairs], /--task sr needs --scale/],
     ];
