@@ -13,6 +13,7 @@ import {
   inverseSoftplus,
   stabilisedLogLikelihoodGradient,
   createLearnedSolver,
+  initialiseFromModel,
   LearnedSolver,
   Lgd,
   loadLearnedSolver,
@@ -419,6 +420,42 @@ describe('learned solvers', function () {
       fs.writeFileSync(bin, bytes);
       await assert.rejects(loadLearnedSolver(out), (err: Error) => err.message.includes('checksum mismatch') && err.message.includes(bin));
       solver.dispose();
+    });
+  });
+
+  describe('init: a wider model from a narrower one (widen)', () => {
+    it('computes what the saved model computes; new units start seeded, with zero weights out of them', async () => {
+      const narrow = new Rim({ features: 4, steps: 3, seed: 2 });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-widen-'));
+      await saveLearnedSolver(narrow, dir);
+      const wide = new Rim({ features: 6, steps: 3, seed: 7 });
+      const seeded = new Map(wide.getWeights().map((w) => [w.name, w.tensor]));
+      const before = tf.memory().numTensors;
+      initialiseFromModel(wide, dir, { widen: true });
+      assert.equal(tf.memory().numTensors, before, 'init leaked tensors');
+      const x = image([2, 10, 10, 1], 3);
+      const y = tf.tidy(() => tf.add(x, tf.mul(0.1, image([2, 10, 10, 1], 4))) as tf.Tensor4D);
+      const problem = createProblem({ likelihood: gaussianLikelihood(identity(), { sigma: 0.1 }), y });
+      const a = narrow.run(y, problem);
+      const b = wide.run(y, problem);
+      const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+      assert.ok(err < 1e-5, `the widened RIM differs from the narrow one by ${err}`);
+      const w = new Map(wide.getWeights().map((t) => [t.name, t.tensor]));
+      const values = (t: tf.Tensor) => Array.from(t.dataSync());
+      // The GRU's update gate z (outputs 6..11 of 18): units 0..3 are the saved ones, 4..5 new and seeded.
+      const ih = w.get('cell/g1/ih/kernel')!; // [3, 3, 6, 18]
+      const savedIh = narrow.getWeights().find((t) => t.name === 'cell/g1/ih/kernel')!.tensor; // [3, 3, 4, 12]
+      assert.deepEqual(values(tf.slice(ih, [0, 0, 0, 6], [3, 3, 4, 4])), values(tf.slice(savedIh, [0, 0, 0, 4], [3, 3, 4, 4])));
+      assert.deepEqual(values(tf.slice(ih, [0, 0, 0, 10], [3, 3, 6, 2])), values(tf.slice(seeded.get('cell/g1/ih/kernel')!, [0, 0, 0, 10], [3, 3, 6, 2])));
+      assert.ok(values(tf.slice(ih, [0, 0, 4, 0], [3, 3, 2, 4])).every((v) => v === 0), 'no weight from a new input channel into a saved unit');
+      assert.ok(values(tf.slice(w.get('cell/out/kernel')!, [0, 0, 4, 0], [3, 3, 2, 1])).every((v) => v === 0), 'new units do not reach the output');
+      tf.dispose([...a, ...b, x, y, savedIh, ...w.values(), ...seeded.values()]);
+      // Narrower than the saved model, or another kernel size: an error naming the folder and the weight.
+      const narrower = new Rim({ features: 3, steps: 3 });
+      assert.throws(() => initialiseFromModel(narrower, dir, { widen: true }), (e: Error) => e.message.includes(dir) && /cannot widen cell\/c1\/kernel from \[5, 5, 2, 4\] to \[5, 5, 2, 3\]/.test(e.message));
+      const withoutWiden = new Rim({ features: 6, steps: 3 });
+      assert.throws(() => initialiseFromModel(withoutWiden, dir), /does not fit this rim.*cell\/c1\/kernel has shape \[5, 5, 2, 4\], expected \[5, 5, 2, 6\]/);
+      [narrow, wide, narrower, withoutWiden].forEach((m) => m.dispose());
     });
   });
 });

@@ -85,10 +85,11 @@ export interface TrainConfig {
    * a resumed run continues from its checkpoint. A related architecture: `inputChannels` maps a
    * conv kernel's new input channels to the saved ones (`null`: a new channel, zero weights, e.g.
    * the learned Gauss–Newton's δ from a RIM: `{ "cell/c1/kernel": [0, null, 1] }`), and
-   * `keepMissing` lets weights the saved model lacks keep their seeded values (see
-   * `initialiseFromModel`).
+   * `keepMissing` lets weights the saved model lacks keep their seeded values, and `widen` starts a
+   * wider model (more features) from a narrower one, new units without influence at first (see
+   * `InitAdaptation` in `lib/solvers/learned/io.ts`).
    */
-  init?: { model: string; inputChannels?: Record<string, (number | null)[]>; keepMissing?: boolean };
+  init?: { model: string; inputChannels?: Record<string, (number | null)[]>; keepMissing?: boolean; widen?: boolean };
 }
 
 /**
@@ -268,6 +269,7 @@ export const trainConfigSchema = z
         model: z.string().min(1),
         inputChannels: z.record(z.string().min(1), z.array(z.number().int().min(0).nullable()).min(1)).optional(),
         keepMissing: z.boolean().optional(),
+        widen: z.boolean().optional(),
       })
       .strict()
       .optional(),

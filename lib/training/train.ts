@@ -270,10 +270,11 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     } else if (config.init) {
       const dir = initModelDir(config.init.model);
-      const sha = initialiseFromModel(solver, dir, { inputChannels: config.init.inputChannels, keepMissing: config.init.keepMissing });
+      const sha = initialiseFromModel(solver, dir, { inputChannels: config.init.inputChannels, keepMissing: config.init.keepMissing, widen: config.init.widen });
       const adapted = [
         ...Object.entries(config.init.inputChannels ?? {}).map(([w, from]) => `${w} input channels from [${from.map((c) => (c === null ? 'new' : c)).join(', ')}]`),
         ...(config.init.keepMissing ? ['weights it lacks keep their seeded values'] : []),
+        ...(config.init.widen ? ['widened: new units start seeded, with zero weights out of them'] : []),
       ];
       say(`${config.name}: starting from the weights of ${dir} (weights.bin sha256 ${sha.slice(0, 12)}…)${adapted.length ? `; ${adapted.join('; ')}` : ''}`);
     }

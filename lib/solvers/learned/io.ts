@@ -119,7 +119,53 @@ export interface InitAdaptation {
   inputChannels?: Record<string, (number | null)[]>;
   /** Weights the saved model lacks keep their seeded initialisation (default false: an error names them). */
   keepMissing?: boolean;
+  /**
+   * The solver is a wider version of the saved model (more feature channels, same layers): each
+   * saved weight goes into the leading block of the solver's larger one. New output channels (new
+   * units) keep their seeded values; weights from new input channels are zero, so every new unit
+   * starts without influence and the network computes what the saved one did until training
+   * moves it. A conv kernel is `[kh, kw, in, out]`, a bias `[out]`; the ConvGRU's kernels and
+   * biases (`…/ih/…`, `…/hh/…`) hold their outputs in three gate blocks (r, z, n), widened block
+   * by block. Applied after `inputChannels`.
+   */
+  widen?: boolean;
 }
+
+/** Gate blocks along the output axis of a weight: 3 for the ConvGRU's (`…/ih/…`, `…/hh/…`), else 1. */
+const outputGroups = (name: string): number => (/\/(ih|hh)\//.test(name) ? 3 : 1);
+
+/**
+ * `saved` placed into a tensor of the solver's shape (see {@link InitAdaptation.widen}): the input
+ * axis (2 of a 4-D kernel) padded with zeros, the output axis (last) filled block by block from
+ * `seeded` where the saved weight has no entry. Disposes nothing it was given.
+ */
+function widenWeight(name: string, saved: tf.Tensor, seeded: tf.Tensor, dir: string): tf.Tensor {
+  const from = saved.shape;
+  const to = seeded.shape;
+  const fits = from.length === to.length && (from.length === 4 || from.length === 1) && from.every((n, i) => n <= to[i]!) && (from.length === 1 || (from[0] === to[0] && from[1] === to[1]));
+  if (!fits) throw new Error(`init: ${dir}: cannot widen ${name} from [${from.join(', ')}] to [${to.join(', ')}] (a wider model keeps each layer's kernel size and grows its channels)`);
+  const groups = outputGroups(name);
+  const outAxis = from.length - 1;
+  const [oldOut, newOut] = [from[outAxis]!, to[outAxis]!];
+  if (oldOut % groups !== 0 || newOut % groups !== 0) throw new Error(`init: ${dir}: ${name}: ${oldOut} → ${newOut} outputs do not split into ${groups} gate blocks`);
+  return tf.tidy(() => {
+    let w = saved;
+    if (from.length === 4 && from[2]! < to[2]!) {
+      w = tf.concat([w, tf.zeros([from[0]!, from[1]!, to[2]! - from[2]!, oldOut])], 2); // no weight from a new input channel
+    }
+    const [gOld, gNew] = [oldOut / groups, newOut / groups];
+    if (gOld === gNew) return w.clone();
+    const blocks: tf.Tensor[] = [];
+    for (let g = 0; g < groups; g++) {
+      blocks.push(tf.slice(w, [...w.shape.slice(0, outAxis).map(() => 0), g * gOld], [...w.shape.slice(0, outAxis), gOld]));
+      const begin = [...to.slice(0, outAxis).map(() => 0), g * gNew + gOld];
+      blocks.push(tf.slice(seeded, begin, [...to.slice(0, outAxis), gNew - gOld])); // new units: their seeded weights
+    }
+    return tf.concat(blocks, outAxis);
+  });
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** A kernel's input channels rearranged by `from` (null: a zero channel). Disposes nothing it was given. */
 function remapInputChannels(name: string, kernel: tf.Tensor, from: (number | null)[], dir: string): tf.Tensor {
@@ -140,11 +186,12 @@ function remapInputChannels(name: string, kernel: tf.Tensor, from: (number | nul
  * Sets a solver's weights to those of a saved model (fine-tuning, or a warm start of a related
  * task): the folder's `SHA256SUMS` are verified and every weight must exist with the same shape
  * (the error names the folder and the weight), unless `adapt` says how a related architecture
- * takes them (new input channels, weights the saved model lacks). Returns the SHA-256 of the
+ * takes them (new input channels, a wider model, weights the saved model lacks). Returns the SHA-256 of the
  * model's `weights.bin`.
  * @example
  * initialiseFromModel(solver, 'results/models/rim_gray'); // a deblurring RIM starts from the denoiser
  * initialiseFromModel(lgn, 'results/models/rim_sr', { inputChannels: { 'cell/c1/kernel': [0, null, 1] }, keepMissing: true });
+ * initialiseFromModel(new Rim({ features: 48 }), 'results/models/rim_sr', { widen: true }); // F = 32 → 48
  */
 export function initialiseFromModel(solver: LearnedSolver, dir: string, adapt: InitAdaptation = {}): string {
   if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`init: no saved model in ${dir} (no model.json)`);
@@ -158,12 +205,17 @@ export function initialiseFromModel(solver: LearnedSolver, dir: string, adapt: I
       owned.push(weights[name]); // the saved kernel, now out of the map
       weights[name] = remapped;
     }
-    if (adapt.keepMissing) {
+    if (adapt.keepMissing || adapt.widen) {
       for (const w of solver.getWeights()) {
-        if (w.name in weights) w.tensor.dispose();
-        else {
-          weights[w.name] = w.tensor;
-          owned.push(w.tensor);
+        owned.push(w.tensor);
+        const saved = weights[w.name];
+        if (!saved) {
+          if (adapt.keepMissing) weights[w.name] = w.tensor;
+        } else if (adapt.widen && !sameShape(saved.shape, w.tensor.shape)) {
+          const wide = widenWeight(w.name, saved, w.tensor, dir);
+          owned.push(saved); // the saved weight, now out of the map
+          owned.push(wide);
+          weights[w.name] = wide;
         }
       }
     }
