@@ -29,13 +29,14 @@ import {
 } from '../lib/experiments';
 import { writeImage } from '../lib/io/image';
 import { modelsDir } from '../lib/io/paths';
+import { isModelPath } from '../lib/training/train';
 import { camvidDir, camvidTensors, hasCamVid, loadCamVid, loadSegmenter } from '../lib/segmentation';
 import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
 /** A model by name (under results/models/) or by folder path (absolute, or with a '/': e.g. an exported checkpoint). */
 function loadModel(model: string): ReturnType<typeof loadOrTrainModel> {
-  if (!(path.isAbsolute(model) || model.includes('/') || model.includes(path.sep))) return loadOrTrainModel(model);
+  if (!isModelPath(model)) return loadOrTrainModel(model);
   const dir = path.resolve(model);
   if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--model ${model}: no saved model in ${dir} (no model.json)`);
   return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });

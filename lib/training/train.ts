@@ -169,7 +169,12 @@ function withoutHorizon(key: string): string {
 
 /** The folder of `init.model`: a path (absolute, or with a '/'), else a name under `results/models/`. */
 export function initModelDir(model: string): string {
-  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep) ? path.resolve(model) : path.join(modelsDir(), model);
+  return isModelPath(model) ? path.resolve(model) : path.join(modelsDir(), model);
+}
+
+/** True when `model` names a folder (absolute, or with a '/') rather than a model under `results/models/`. */
+export function isModelPath(model: string): boolean {
+  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep);
 }
 
 export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
@@ -270,7 +275,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     } else if (config.init) {
       const dir = initModelDir(config.init.model);
-      const sha = initialiseFromModel(solver, dir, { inputChannels: config.init.inputChannels, keepMissing: config.init.keepMissing, widen: config.init.widen });
+      const sha = initialiseFromModel(solver, dir, config.init); // its adaptation keys (inputChannels, keepMissing, widen)
       const adapted = [
         ...Object.entries(config.init.inputChannels ?? {}).map(([w, from]) => `${w} input channels from [${from.map((c) => (c === null ? 'new' : c)).join(', ')}]`),
         ...(config.init.keepMissing ? ['weights it lacks keep their seeded values'] : []),

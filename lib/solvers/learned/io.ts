@@ -17,6 +17,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { formatShape, sameShape } from '../../engine/shapes';
 import { tf } from '../../engine/tf';
 import { FolderFiles, writeFolderAtomic } from '../../util/atomic';
 import { readSha256Sums, verifyChecksums } from '../../util/checksums';
@@ -143,7 +144,7 @@ function widenWeight(name: string, saved: tf.Tensor, seeded: tf.Tensor, dir: str
   const from = saved.shape;
   const to = seeded.shape;
   const fits = from.length === to.length && (from.length === 4 || from.length === 1) && from.every((n, i) => n <= to[i]!) && (from.length === 1 || (from[0] === to[0] && from[1] === to[1]));
-  if (!fits) throw new Error(`init: ${dir}: cannot widen ${name} from [${from.join(', ')}] to [${to.join(', ')}] (a wider model keeps each layer's kernel size and grows its channels)`);
+  if (!fits) throw new Error(`init: ${dir}: cannot widen ${name} from ${formatShape(from)} to ${formatShape(to)} (a wider model keeps each layer's kernel size and grows its channels)`);
   const groups = outputGroups(name);
   const outAxis = from.length - 1;
   const [oldOut, newOut] = [from[outAxis]!, to[outAxis]!];
@@ -165,11 +166,9 @@ function widenWeight(name: string, saved: tf.Tensor, seeded: tf.Tensor, dir: str
   });
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
-
 /** A kernel's input channels rearranged by `from` (null: a zero channel). Disposes nothing it was given. */
 function remapInputChannels(name: string, kernel: tf.Tensor, from: (number | null)[], dir: string): tf.Tensor {
-  if (kernel.rank !== 4) throw new Error(`init: ${dir}: inputChannels names ${name}, which has shape [${kernel.shape.join(', ')}], not a 4-D conv kernel`);
+  if (kernel.rank !== 4) throw new Error(`init: ${dir}: inputChannels names ${name}, which has shape ${formatShape(kernel.shape)}, not a 4-D conv kernel`);
   const [kh, kw, saved, out] = kernel.shape as [number, number, number, number];
   from.forEach((c, i) => {
     if (c !== null && !(Number.isInteger(c) && c >= 0 && c < saved)) {
