@@ -1,7 +1,7 @@
 /**
  * Runs a committed model on a folder of images and measures it beside the baseline:
  *
- *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr] [--json] [--out DIR]
+ *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr] [--ensemble] [--json] [--out DIR]
  *   npm run -s evaluate -- --task denoise --sigma 25 --images DIR [--gray] [--model rim_gray] [--seed 0] [--json] [--out DIR]
  *   npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model rim_deblur] ...
  *
@@ -10,7 +10,8 @@
  * is degraded with seed `seed + i` (the gray or color model by `--gray` and the model's channels);
  * baseline = the degraded input. One progress line per image; with --json one last JSON line
  * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`.
- * --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
+ * --ensemble: the geometric self-ensemble (8 flips / rotations averaged; 8x the time; JSON adds
+ * `"ensemble": 8`). --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
  *
  *   npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--json]
  *                          [--model NAME] [--segmenter DIR] [--lambda 1] [--iterations 100]
@@ -24,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import {
-  defaultModel, evaluate, labelFiles, learnedMethod, loadImagesFromDir, loadOrTrainModel, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
+  defaultModel, evaluate, selfEnsembleMethod, labelFiles, learnedMethod, loadImagesFromDir, loadOrTrainModel, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
   semanticSynthesisTask, synthesisMethod, SYNTHESIS_METHODS, SYNTHESIS_MODELS, SynthesisMethodName, synthesizeFolder,
 } from '../lib/experiments';
 import { writeImage } from '../lib/io/image';
@@ -42,13 +43,14 @@ function loadModel(model: string): ReturnType<typeof loadOrTrainModel> {
   return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });
 }
 
-const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--json] [--out DIR]
+const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--ensemble] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
   --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
-  rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)`;
+  rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
+  --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)`;
 
 async function main(): Promise<void> {
   const cli = parseCommandLine({
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
       segmenter: { type: 'string' },
       lambda: { type: 'string' },
       iterations: { type: 'string' },
+      ensemble: { type: 'boolean' },
     },
   });
   const v = cli.values;
@@ -111,12 +114,13 @@ async function main(): Promise<void> {
       );
     }
     const n = pairs?.length ?? images!.length;
-    const method = learnedMethod(model.solver, { name: modelName });
+    const plain = learnedMethod(model.solver, { name: modelName });
+    const method = v.ensemble ? selfEnsembleMethod(plain) : plain;
     const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: false });
     const m = ev.methods[0];
     m.perImage.forEach((r, i) => {
       const b = ev.input[i].quality;
-      console.log(`[${i + 1}/${n}] ${r.name}: ${modelName} ${r.quality.psnr.toFixed(2)} dB / ${r.quality.ssim.toFixed(4)}; ${task.inputMethod} ${b.psnr.toFixed(2)} dB / ${b.ssim.toFixed(4)} (${r.seconds.toFixed(1)} s)`);
+      console.log(`[${i + 1}/${n}] ${r.name}: ${method.name} ${r.quality.psnr.toFixed(2)} dB / ${r.quality.ssim.toFixed(4)}; ${task.inputMethod} ${b.psnr.toFixed(2)} dB / ${b.ssim.toFixed(4)} (${r.seconds.toFixed(1)} s)`);
     });
     if (v.out) {
       const out = path.resolve(v.out);
@@ -128,12 +132,12 @@ async function main(): Promise<void> {
     const [baseline, learned] = ev.rows;
     const seconds = (performance.now() - t0) / 1000;
     console.log(
-      `${modelName} on ${n} image(s) of ${dir}, ${task.task} ${task.setting}: PSNR ${(learned.psnr ?? NaN).toFixed(2)} dB, SSIM ${(learned.ssim ?? NaN).toFixed(4)}; ` +
+      `${method.name} on ${n} image(s) of ${dir}, ${task.task} ${task.setting}: PSNR ${(learned.psnr ?? NaN).toFixed(2)} dB, SSIM ${(learned.ssim ?? NaN).toFixed(4)}; ` +
         `${task.inputMethod} ${(baseline.psnr ?? NaN).toFixed(2)} dB, ${(baseline.ssim ?? NaN).toFixed(4)} (${seconds.toFixed(1)} s, ${backend}${native ? ' + native convs' : ''})`,
     );
     if (v.json) {
       const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255 };
-      console.log(JSON.stringify({ model: modelName, task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
+      console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
     }
   } finally {
     model.solver.dispose();
@@ -147,7 +151,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   const v = cli.values as Record<string, string | boolean | undefined>;
   if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
   if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
-  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
   const methodName = (v.method ?? 'rim') as SynthesisMethodName;
   if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
   if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);

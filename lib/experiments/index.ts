@@ -16,6 +16,7 @@ export * from './published';
 export * from './runtime';
 export * from './learned';
 export * from './evaluate';
+export * from './ensemble';
 export * from './restore';
 export * from './generalization';
 export * from './semantic';

@@ -8,6 +8,7 @@ import { tf } from '../engine/tf';
 import { SrPair } from '../io/datasets';
 import { Channels, readImage } from '../io/image';
 import { LearnedSolver } from '../solvers/learned/types';
+import { selfEnsembleMethod } from './ensemble';
 import { learnedMethod } from './evaluate';
 import { loadOrTrainModel } from './learned';
 import { modcrop } from './sr';
@@ -51,6 +52,8 @@ export interface RestoreImageOptions {
   sigma?: number;
   /** SR factor. */
   scale?: number;
+  /** Geometric self-ensemble: the 8 flips / 90° rotations averaged (8x the time; default false). */
+  ensemble?: boolean;
 }
 
 /**
@@ -61,6 +64,7 @@ export interface RestoreImageOptions {
  * @example
  * const sr = await restore(lr, { task: 'sr', scale: 3 });            // with results/models/rim_sr
  * const x = await restore(noisy, { task: 'denoise', sigma: 25 });    // rim_gray or rim_color by channels
+ * const plus = await restore(lr, { task: 'sr', scale: 3, ensemble: true }); // 8 flips / rotations averaged
  */
 export async function restore(image: tf.Tensor4D, options: RestoreImageOptions): Promise<tf.Tensor4D> {
   const task = restorationTaskFor(options.task, options);
@@ -69,7 +73,8 @@ export async function restore(image: tf.Tensor4D, options: RestoreImageOptions):
   try {
     const input = task.input(image);
     try {
-      return learnedMethod(solver).restore(image, task, { input }).output;
+      const method = learnedMethod(solver);
+      return (options.ensemble ? selfEnsembleMethod(method) : method).restore(image, task, { input }).output;
     } finally {
       input.dispose();
     }
