@@ -5,7 +5,8 @@ import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
-import { gaussianLikelihood } from '../lib/likelihoods';
+import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
+import { jacobianVectorProduct } from '../lib/solvers/classical/jacobian';
 import { downsample, nonlinear } from '../lib/operators';
 import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
@@ -152,7 +153,46 @@ describe('learned Gauss–Newton', function () {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
     assert.equal(lgn.alphas().length, 2);
     lgn.dispose();
+    // The implicit solve is a custom op, inside which tfjs cannot run autodiff: one clear error, nothing leaked.
+    const implicit = new Lgn({ features: 4, steps: 1, cgIterations: 2, solveGradient: 'implicit', seed: 1 });
+    const count = tf.memory().numTensors;
+    assert.throws(() => implicit.run(y, problem, { x0: x }), /solveGradient 'implicit' needs a linear operator \(sigmoid is not linear.*use solveGradient 'unrolled'/);
+    assert.equal(tf.memory().numTensors, count);
+    implicit.dispose();
     tf.dispose([x, y]);
+  });
+
+  it('a categorical likelihood through a non-linear map (y a label map): the direction solves (W JᵀJ + α W I) δ = −∇L (dense)', () => {
+    // Logits of K = 3 classes from a 2-channel image: z = tanh(x M) per pixel (a 1×1 "segmenter").
+    const M = tf.tensor2d([[1.5, -0.7, 0.3], [-0.4, 1.1, -1.2]]);
+    const A = nonlinear((x) => tf.tidy(() => tf.tanh(tf.reshape(tf.matMul(tf.reshape(x, [-1, 2]), M), [x.shape[0], x.shape[1], x.shape[2], 3])) as tf.Tensor4D), {
+      name: 'toy segmenter',
+      outputShape: (s) => [s[0], s[1], s[2], 3],
+    });
+    const likelihood = categoricalLikelihood(A, { ignoreLabel: 11 });
+    const x = randomImage([1, 2, 3, 2], 8);
+    const y = tf.tensor4d([0, 2, 11, 1, 1, 0], [1, 2, 3, 1]);
+    const alpha = 0.3;
+    const d = gaussNewtonDirection(likelihood, x, y, tf.scalar(alpha), { iterations: 30 });
+    const n = 12;
+    const cols: number[][] = [];
+    for (let j = 0; j < n; j++) {
+      const e = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([j], 'int32'), n), 'float32').reshape([1, 2, 3, 2]) as tf.Tensor4D);
+      cols.push(Array.from(tf.tidy(() => jacobianVectorProduct(A, x, e)).dataSync()));
+      e.dispose();
+    }
+    const W = Number(tf.tidy(() => likelihood.gaussNewtonWeight(x).dataSync()[0]));
+    assert.equal(W, 0.5);
+    const system = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => W * cols[i].reduce((s, v, k) => s + v * cols[j][k], 0) + (i === j ? alpha * W : 0)));
+    const rhs = Array.from(tf.tidy(() => tf.neg(likelihood.grad(x, y))).dataSync());
+    const exact = denseSolve(system, rhs);
+    const got = Array.from(d.dataSync());
+    const scale = Math.max(...exact.map(Math.abs));
+    const err = Math.max(...exact.map((v, i) => Math.abs(v - got[i])));
+    assert.ok(err < 1e-4 * scale, `max error ${err} (scale ${scale})`);
+    // A descent direction of L: <δ, ∇L> < 0.
+    assert.ok(exact.reduce((s, v, i) => s - v * rhs[i], 0) < 0);
+    tf.dispose([M, x, y, d]);
   });
 
   it('saves and loads through the learned-solver I/O; flags change the input channels', async () => {

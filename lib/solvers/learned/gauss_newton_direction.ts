@@ -10,7 +10,10 @@
  * the system is `(JᵀJ + α I) δ = Jᵀ(y − Ax)`). Gradients flow through the CG iterations
  * (`'unrolled'`) or by implicit differentiation of the linear solve (`'implicit'`: one more CG
  * solve in the backward pass, exact when `JᵀWJ` does not depend on `x` — linear operators with a
- * constant weight — and ignoring that dependence otherwise).
+ * constant weight — and ignoring that dependence otherwise; linear operators only, since tfjs
+ * cannot run autodiff inside a backward pass). For a likelihood whose measurement is
+ * not shaped like `A(x)` (the categorical one through a segmenter) the right-hand side is `−∇ₓL`
+ * ({@link gaussNewtonRightHandSide}).
  */
 import { tf } from '../../engine/tf';
 import { Likelihood } from '../../likelihoods/types';
@@ -82,6 +85,24 @@ export function gaussNewtonApply(likelihood: Likelihood, x: tf.Tensor4D, weight:
 }
 
 /**
+ * The right-hand side of the Gauss–Newton system at `x`: `JᵀW (y − A(x))` when `y` lives where
+ * `A(x)` does (Gaussian-type likelihoods: it is `−∇ₓL` for the Gaussian), and the negative
+ * gradient `−∇ₓL` (Fisher scoring) when the measurement is not shaped like `A(x)` (a likelihood
+ * with `measurementShape`, e.g. the categorical one: `y` a label map, `A(x)` the logits).
+ * @example
+ * const rhs = gaussNewtonRightHandSide(likelihood, x, labels, likelihood.gaussNewtonWeight(x));
+ */
+export function gaussNewtonRightHandSide(likelihood: Likelihood, x: tf.Tensor4D, y: tf.Tensor4D, weight: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => {
+    if (likelihood.measurementShape) return tf.neg(likelihood.grad(x, y)) as tf.Tensor4D;
+    const A = likelihood.operator;
+    const residual = tf.sub(y, A.forward(x)) as tf.Tensor4D; // [b, h', w', c']
+    const weighted = tf.mul(weight, residual) as tf.Tensor4D;
+    return isLinear(A) ? A.adjoint(weighted) : A.vjp(x, weighted); // JᵀW r, [b, h, w, c]
+  });
+}
+
+/**
  * The damped Gauss–Newton direction `δ = (JᵀWJ + α·w̄ I)⁻¹ JᵀW (y − A(x))` by `iterations` CG
  * steps; `α` a scalar tensor (trainable or not). Differentiable in `x`, `y` and `α` by unrolling,
  * or (`gradient: 'implicit'`) by implicit differentiation of the solve.
@@ -99,11 +120,11 @@ export function gaussNewtonDirection(
   return tf.tidy(() => {
     const A = likelihood.operator;
     const { apply, weight, meanWeight } = gaussNewtonOperator(likelihood, x);
-    const residual = tf.sub(y, A.forward(x)) as tf.Tensor4D; // [b, h', w', c']
-    const weighted = tf.mul(weight, residual) as tf.Tensor4D;
-    const rhs = isLinear(A) ? A.adjoint(weighted) : A.vjp(x, weighted); // JᵀW r, [b, h, w, c]
+    const rhs = gaussNewtonRightHandSide(likelihood, x, y, weight);
     const system = (a: tf.Tensor, mv: (v: tf.Tensor4D) => tf.Tensor4D, wbar: tf.Tensor) => (v: tf.Tensor4D) => tf.add(mv(v), tf.mul(tf.mul(a, wbar), v)) as tf.Tensor4D;
     if ((options.gradient ?? 'unrolled') === 'unrolled') return cgSolve(system(alpha, apply, meanWeight), rhs, options.iterations);
+    // A custom op's forward and backward run without a tape, so Jacobian products by autodiff cannot run inside them.
+    if (!isLinear(A)) throw new Error(`learned Gauss–Newton: solveGradient 'implicit' needs a linear operator (${A.name} is not linear: its Jacobian products use autodiff, which tfjs cannot run inside a custom gradient); use solveGradient 'unrolled'`);
     // Implicit: everything the backward pass needs is an input of the custom op (saved by the
     // engine), not a closure over tensors that the surrounding tidy frees before backprop.
     const solve = tf.customGrad(((b: tf.Tensor4D, a: tf.Scalar, w: tf.Tensor, wbar: tf.Tensor4D, at: tf.Tensor4D, save: (t: tf.Tensor[]) => void) => {

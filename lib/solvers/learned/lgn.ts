@@ -25,7 +25,7 @@ export interface LgnConfig {
   features: number;
   /** CG iterations per step for the direction (default 5). */
   cgIterations: number;
-  /** Gradients through the solve: unrolled CG (default) or implicit differentiation. */
+  /** Gradients through the solve: unrolled CG (default) or implicit differentiation (linear operators only: a custom op cannot run autodiff through a segmenter). */
   solveGradient: SolveGradient;
   /** The damping α (relative to the mean Fisher weight): `softplus(a)`, learned, one per step or shared (default: per step, 0.1 at start). */
   alpha: { init: number; learn: boolean; perStep: boolean };
