@@ -173,16 +173,22 @@ describe('checkpoints that survive faults', function () {
     assert.equal(state.logEntries, 6);
   });
 
-  it('the committed old-format run rim_color resolves to step 5776 with its whole log', () => {
-    const runDir = path.resolve(__dirname, '..', 'results', 'runs', 'rim_color');
-    const warnings: string[] = [];
-    const latest = latestCheckpoint(runDir, { warn: (l) => warnings.push(l) });
-    assert.equal(latest?.step, 5776);
-    assert.deepEqual(warnings, []);
-    const state = JSON.parse(fs.readFileSync(path.join(latest!.dir, 'state.json'), 'utf8')) as CheckpointState;
-    const log = checkpointLog(runDir, state);
-    assert.equal(log.length, 5776);
-    assert.equal(log[log.length - 1].step, 5776);
+  it('the committed old-format runs (no log.jsonl) resolve to their latest step with their whole log', function () {
+    const runs = path.resolve(__dirname, '..', 'results', 'runs');
+    const old = fs.readdirSync(runs).filter((n) => fs.existsSync(path.join(runs, n, 'latest.json')) && !fs.existsSync(path.join(runs, n, 'log.jsonl')));
+    if (old.length === 0) this.skip();
+    for (const name of old) {
+      const runDir = path.join(runs, name);
+      const { step } = JSON.parse(fs.readFileSync(path.join(runDir, 'latest.json'), 'utf8')) as { step: number };
+      const warnings: string[] = [];
+      const latest = latestCheckpoint(runDir, { warn: (l) => warnings.push(l) });
+      assert.equal(latest?.step, step, name);
+      assert.deepEqual(warnings, [], name);
+      const state = JSON.parse(fs.readFileSync(path.join(latest!.dir, 'state.json'), 'utf8')) as CheckpointState;
+      const log = checkpointLog(runDir, state);
+      assert.equal(log.length, step, name);
+      assert.equal(log[log.length - 1].step, step, name);
+    }
   });
 
   it('a log.jsonl that lacks the checkpoint steps is an error naming the file', () => {

@@ -86,15 +86,16 @@ describe('tasks', function () {
       }
     });
 
-    it('the committed runs keep their older resume key (they resume exactly)', function () {
-      const state = path.join('results', 'runs', 'rim_color', 'checkpoints');
-      const latest = path.join('results', 'runs', 'rim_color', 'latest.json');
-      if (!fs.existsSync(latest)) this.skip();
-      const { dir } = JSON.parse(fs.readFileSync(latest, 'utf8')) as { dir: string };
-      const key = (JSON.parse(fs.readFileSync(path.join('results', 'runs', 'rim_color', dir, 'state.json'), 'utf8')) as { configKey: string }).configKey;
-      const config = resolveTrainConfig(JSON.parse(fs.readFileSync('configs/rim_color.json', 'utf8')));
-      assert.equal(legacyNumericsKey(config), key);
-      assert.ok(fs.existsSync(state));
+    it('the committed old-format runs keep their older resume key (they resume exactly)', function () {
+      const runs = path.join('results', 'runs');
+      const old = fs.readdirSync(runs).filter((n) => fs.existsSync(path.join(runs, n, 'latest.json')) && !fs.existsSync(path.join(runs, n, 'log.jsonl')));
+      if (old.length === 0) this.skip();
+      for (const name of old) {
+        const { dir } = JSON.parse(fs.readFileSync(path.join(runs, name, 'latest.json'), 'utf8')) as { dir: string };
+        const key = (JSON.parse(fs.readFileSync(path.join(runs, name, dir, 'state.json'), 'utf8')) as { configKey: string }).configKey;
+        const config = resolveTrainConfig(JSON.parse(fs.readFileSync(path.join('configs', `${name}.json`), 'utf8')));
+        assert.equal(legacyNumericsKey(config), key, name);
+      }
     });
 
     it('every shipped learned-solver config validates, SR included', () => {
