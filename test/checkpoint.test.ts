@@ -7,6 +7,7 @@ import { initEngine, tf } from '../lib/engine';
 import { RawImage } from '../lib/io/image';
 import { checkpointLog, CheckpointState, latestCheckpoint, LogEntry, readLogJsonl, TrainConfigInput, trainLearnedSolver } from '../lib/training';
 import { Rng, writeFolderAtomic } from '../lib/util';
+import { oldFormatRuns, RUNS_DIR } from './helpers/runs';
 
 /** Smooth random 8-bit gray images. */
 function images(n: number, size: number): RawImage[] {
@@ -174,11 +175,10 @@ describe('checkpoints that survive faults', function () {
   });
 
   it('the committed old-format runs (no log.jsonl) resolve to their latest step with their whole log', function () {
-    const runs = path.resolve(__dirname, '..', 'results', 'runs');
-    const old = fs.readdirSync(runs).filter((n) => fs.existsSync(path.join(runs, n, 'latest.json')) && !fs.existsSync(path.join(runs, n, 'log.jsonl')));
+    const old = oldFormatRuns();
     if (old.length === 0) this.skip();
     for (const name of old) {
-      const runDir = path.join(runs, name);
+      const runDir = path.join(RUNS_DIR, name);
       const { step } = JSON.parse(fs.readFileSync(path.join(runDir, 'latest.json'), 'utf8')) as { step: number };
       const warnings: string[] = [];
       const latest = latestCheckpoint(runDir, { warn: (l) => warnings.push(l) });

@@ -1,5 +1,4 @@
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,8 +7,7 @@ import { denoisingTask, DIHEDRAL, dihedral, evaluate, inverseDihedral, learnedMe
 import { writeImage } from '../lib/io/image';
 import { imresize } from '../lib/operators';
 import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
-
-const ROOT = path.resolve(__dirname, '..');
+import { evaluateCli } from './helpers/cli';
 
 /** A smooth RGB image `[1, h, w, 3]` without any symmetry, 8-bit. */
 function image(h: number, w: number): tf.Tensor4D {
@@ -118,11 +116,7 @@ describe('geometric self-ensemble', function () {
       await writeImage(hr, path.join(pairs, 'a_HR.png'));
       await writeImage(lr, path.join(pairs, 'a_LR.png'));
       tf.dispose([hr, lr]);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'evaluate.ts'), '--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_sr', '--ensemble', '--json'], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        env: { ...process.env, LGD_MODELS_DIR: path.join(tmp, 'models'), LGD_ENGINE_QUIET: '1' },
-      });
+      const r = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_sr', '--ensemble', '--json'], path.join(tmp, 'models'));
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.match(lines[0], /^\[1\/1\] a: tiny_sr ×8 \d+\.\d\d dB/);

@@ -1,5 +1,4 @@
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,23 +6,12 @@ import { initEngine, tf } from '../lib/engine';
 import { loadSrPairsFromDir, restore, semanticSynthesisTask, synthesisMethod, synthesizeFolder } from '../lib/experiments';
 import { readImage } from '../lib/io/image';
 import sharp from 'sharp';
+import { evaluateCli } from './helpers/cli';
 import { TinySegmenter } from './helpers/tiny_segmenter';
 import { writeImage } from '../lib/io/image';
 import { srMetrics } from '../lib/metrics';
 import { imresize } from '../lib/operators';
 import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
-
-const ROOT = path.resolve(__dirname, '..');
-
-/** Runs `scripts/evaluate.ts` with the models of `modelsDir`. */
-function evaluateCli(args: string[], modelsDir: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'evaluate.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, LGD_MODELS_DIR: modelsDir, LGD_ENGINE_QUIET: '1' },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A smooth RGB image `[1, s, s, 3]`. */
 function smooth(size: number, phase: number): tf.Tensor4D {

@@ -12,6 +12,7 @@ import { mask } from '../lib/operators';
 import { legacyNumericsKey, numericsKey, resolveTrainConfig, trainLearnedSolver, trainStep, TrainConfigInput } from '../lib/training';
 import { Rim } from '../lib/solvers/learned';
 import { disposeGroups, registerTask, resolveTask, superResolutionTrainingTask, TaskDefinition, taskDefinition } from '../lib/tasks';
+import { oldFormatRuns, RUNS_DIR } from './helpers/runs';
 
 /** Smooth synthetic 8-bit images (no data set needed). */
 function syntheticImages(n: number, size: number, channels: 1 | 3, seed = 1): RawImage[] {
@@ -87,12 +88,11 @@ describe('tasks', function () {
     });
 
     it('the committed old-format runs keep their older resume key (they resume exactly)', function () {
-      const runs = path.join('results', 'runs');
-      const old = fs.readdirSync(runs).filter((n) => fs.existsSync(path.join(runs, n, 'latest.json')) && !fs.existsSync(path.join(runs, n, 'log.jsonl')));
+      const old = oldFormatRuns();
       if (old.length === 0) this.skip();
       for (const name of old) {
-        const { dir } = JSON.parse(fs.readFileSync(path.join(runs, name, 'latest.json'), 'utf8')) as { dir: string };
-        const key = (JSON.parse(fs.readFileSync(path.join(runs, name, dir, 'state.json'), 'utf8')) as { configKey: string }).configKey;
+        const { dir } = JSON.parse(fs.readFileSync(path.join(RUNS_DIR, name, 'latest.json'), 'utf8')) as { dir: string };
+        const key = (JSON.parse(fs.readFileSync(path.join(RUNS_DIR, name, dir, 'state.json'), 'utf8')) as { configKey: string }).configKey;
         const config = resolveTrainConfig(JSON.parse(fs.readFileSync(path.join('configs', `${name}.json`), 'utf8')));
         assert.equal(legacyNumericsKey(config), key, name);
       }

@@ -7,6 +7,7 @@
  */
 import { tf } from '../engine/tf';
 import { Method, MethodResult } from './evaluate';
+import { to8bit } from './sr';
 
 /** One of the eight symmetries of the square: an optional transpose (rows ↔ columns), then flips. */
 export interface Dihedral {
@@ -54,7 +55,7 @@ export function selfEnsembleMethod(method: Method, name = `${method.name} ×8`):
     name,
     params: method.params,
     restore(y, task, context) {
-      let sum: tf.Tensor4D | undefined;
+      const backs: tf.Tensor4D[] = [];
       let curve: number[] | undefined;
       let work = 0;
       try {
@@ -68,22 +69,15 @@ export function selfEnsembleMethod(method: Method, name = `${method.name} ×8`):
           } finally {
             tf.dispose([yg, inputG, ...(truthG ? [truthG] : [])]);
           }
-          const back = inverseDihedral(r.output, g);
+          backs.push(inverseDihedral(r.output, g));
           r.output.dispose();
-          const next: tf.Tensor4D = sum ? tf.add(sum, back) : back;
-          if (sum) {
-            sum.dispose();
-            back.dispose();
-          }
-          sum = next;
           work += r.work ?? 0;
           if (r.curve) curve = r.curve.map((p, t) => (curve?.[t] ?? 0) + p);
         }
-        const total = sum as tf.Tensor4D;
-        const output = tf.tidy(() => tf.div(tf.round(tf.mul(tf.div(total, DIHEDRAL.length), 255)), 255) as tf.Tensor4D);
+        const output = tf.tidy(() => to8bit(tf.div(tf.addN(backs), backs.length) as tf.Tensor4D));
         return { output, curve: curve?.map((p) => p / DIHEDRAL.length), work };
       } finally {
-        sum?.dispose();
+        tf.dispose(backs);
       }
     },
   };
