@@ -2,14 +2,18 @@
  * Runs a committed model on a folder of images and measures it beside the baseline:
  *
  *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr] [--ensemble] [--json] [--out DIR]
- *   npm run -s evaluate -- --task denoise --sigma 25 --images DIR [--gray] [--model rim_gray] [--seed 0] [--json] [--out DIR]
+ *   npm run -s evaluate -- --task denoise --sigma 25 --images DIR [--quantize] [--gray] [--model rim_gray] [--seed N] [--json] [--out DIR]
  *   npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model rim_deblur] ...
  *
  * SR: DIR holds MATLAB-made pairs `NAME_HR.png` / `NAME_LR.png`; PSNR/SSIM on the BT.601 luma with
  * `scale` pixels shaved; baseline = bicubic (MATLAB imresize, 8-bit). Denoise / deblur: each image
- * is degraded with seed `seed + i` (the gray or color model by `--gray` and the model's channels);
- * baseline = the degraded input. One progress line per image; with --json one last JSON line
- * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`.
+ * is degraded with seed `seed + i`, the seed defaulting to the notebooks' protocol (denoising
+ * `1000·σ`, +500 with --quantize; deblurring 5000), so a folder of a notebook's test set gives the
+ * notebook's numbers (the gray or color model by `--gray` and the model's channels); --quantize
+ * rounds the noisy image to 8 bits (the color table's 'sigma=25, quantized'). Baseline = the
+ * degraded input. One progress line per image; with --json one last JSON line
+ * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`
+ * (denoise / deblur add `"seed"`, and `"quantized": true` with --quantize).
  * --ensemble: the geometric self-ensemble (8 flips / rotations averaged; 8x the time; JSON adds
  * `"ensemble": 8`). --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
  *
@@ -44,13 +48,15 @@ function loadModel(model: string): ReturnType<typeof loadOrTrainModel> {
 }
 
 const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--ensemble] [--json] [--out DIR]
-       npm run -s evaluate -- --task denoise --sigma S --images DIR [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
+       npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
   --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
   rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
-  --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)`;
+  --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
+  --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
+  --seed (denoise, deblur): image i is degraded with seed + i; default the notebooks' protocol (denoise 1000·σ, +500 quantized; deblur 5000)`;
 
 async function main(): Promise<void> {
   const cli = parseCommandLine({
@@ -73,6 +79,7 @@ async function main(): Promise<void> {
       lambda: { type: 'string' },
       iterations: { type: 'string' },
       ensemble: { type: 'boolean' },
+      quantize: { type: 'boolean' },
     },
   });
   const v = cli.values;
@@ -83,22 +90,24 @@ async function main(): Promise<void> {
   const taskName = v.task as RestoreTaskName;
   const scale = cli.integer('scale', { min: 2 });
   const sigma = cli.number('sigma', { min: 0 });
-  const seed = cli.integer('seed', { min: 0 }) ?? 0;
+  const seedOption = cli.integer('seed', { min: 0 });
   if (taskName === 'sr') {
     if (scale === undefined) cli.fail('--task sr needs --scale');
     if (!v.pairs) cli.fail('--task sr needs --pairs DIR (files NAME_HR.png / NAME_LR.png)');
-    if (v.images || v.gray || v.sigma !== undefined) cli.fail('--task sr takes --pairs and --scale, not --images, --gray or --sigma');
+    if (v.images || v.gray || v.sigma !== undefined || v.seed !== undefined) cli.fail('--task sr takes --pairs and --scale, not --images, --gray, --sigma or --seed');
   } else {
     if (!v.images) cli.fail(`--task ${taskName} needs --images DIR`);
     if (v.pairs || v.scale !== undefined) cli.fail(`--task ${taskName} takes --images, not --pairs or --scale`);
     if (taskName === 'denoise' && sigma === undefined) cli.fail('--task denoise needs --sigma (0..255 scale)');
   }
+  if (v.quantize && taskName !== 'denoise') cli.fail(`--quantize is for --task denoise, not ${taskName}`);
 
   // Set-up first (idempotent, quiet when done): the native convolutions.
   await runSetup({ only: ['native'], log: () => undefined });
   const { backend, native } = await initEngine({ quiet: true });
 
-  const task = restorationTaskFor(taskName, { scale, sigma });
+  const task = restorationTaskFor(taskName, { scale, sigma, quantize: v.quantize === true });
+  const seed = seedOption ?? task.seed;
   const t0 = performance.now();
   const dir = path.resolve((taskName === 'sr' ? v.pairs : v.images) as string);
   const pairs = taskName === 'sr' ? await loadSrPairsFromDir(dir, scale as number) : undefined;
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
         `${task.inputMethod} ${(baseline.psnr ?? NaN).toFixed(2)} dB, ${(baseline.ssim ?? NaN).toFixed(4)} (${seconds.toFixed(1)} s, ${backend}${native ? ' + native convs' : ''})`,
     );
     if (v.json) {
-      const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255 };
+      const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255, ...(v.quantize ? { quantized: true } : {}), seed };
       console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
     }
   } finally {
@@ -151,7 +160,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   const v = cli.values as Record<string, string | boolean | undefined>;
   if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
   if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
-  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
   const methodName = (v.method ?? 'rim') as SynthesisMethodName;
   if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
   if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);

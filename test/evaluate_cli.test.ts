@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
-import { loadSrPairsFromDir, restore, semanticSynthesisTask, synthesisMethod, synthesizeFolder } from '../lib/experiments';
+import { denoisingTask, evaluate, learnedMethod, loadImagesFromDir, loadSrPairsFromDir, restore, semanticSynthesisTask, synthesisMethod, synthesizeFolder } from '../lib/experiments';
 import { readImage } from '../lib/io/image';
 import sharp from 'sharp';
 import { evaluateCli } from './helpers/cli';
@@ -78,6 +78,45 @@ describe('npm run evaluate', function () {
     assert.equal(byPath.status, 0, byPath.stderr);
     const jsonByPath = JSON.parse(byPath.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
     assert.equal(jsonByPath.psnr, json.psnr);
+  });
+
+  it('--task denoise: the notebooks\' protocol seed by default, --quantize rounds the noisy image, and the library\'s numbers', async () => {
+    const color = new Rim({ features: 4, steps: 2, seed: 6, channels: 3 });
+    await saveLearnedSolver(color, path.join(models, 'tiny_color'));
+    const images = path.join(tmp, 'images');
+    fs.mkdirSync(images);
+    for (const k of [0, 1]) {
+      const im = smooth(20 + 4 * k, 2 * k + 1);
+      await writeImage(im, path.join(images, `im${k}.png`));
+      im.dispose();
+    }
+    const run = (...extra: string[]) => {
+      const r = evaluateCli(['--task', 'denoise', '--sigma', '25', '--images', images, '--model', 'tiny_color', '--json', ...extra], models);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string | boolean>;
+    };
+    const quantized = run('--quantize');
+    assert.equal(quantized.quantized, true);
+    assert.equal(quantized.seed, denoisingTask({ sigma: 25, quantize: true }).seed); // 1000·σ + 500
+    // The library's evaluate() with the same task and the default seed gives the same numbers.
+    const loaded = await loadImagesFromDir(images);
+    const ev = evaluate(denoisingTask({ sigma: 25, quantize: true }), [learnedMethod(color, { name: 'tiny_color' })], { dataset: 'images', images: loaded, progress: false });
+    assert.ok(Math.abs((quantized.psnr as number) - (ev.rows[1].psnr as number)) < 1e-9, `${quantized.psnr} vs ${ev.rows[1].psnr}`);
+    assert.ok(Math.abs((quantized.baseline_psnr as number) - (ev.rows[0].psnr as number)) < 1e-9);
+    // Without --quantize: the unquantized protocol (its own seed, 1000·σ), another noisy input.
+    const plain = run();
+    assert.equal(plain.quantized, undefined);
+    assert.equal(plain.seed, 25000);
+    assert.notEqual(plain.baseline_psnr, quantized.baseline_psnr);
+    // An explicit seed is used as given.
+    assert.equal(run('--seed', '7').seed, 7);
+    assert.notEqual(run('--seed', '7').baseline_psnr, plain.baseline_psnr);
+    tf.dispose(loaded.map((l) => l.image));
+    color.dispose();
+    // --quantize belongs to denoising.
+    const r = evaluateCli(['--task', 'deblur', '--images', images, '--model', 'tiny_color', '--quantize'], models);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr.trim().split('\n')[0], /--quantize is for --task denoise, not deblur/);
   });
 
   it('bad input: one clear line and a non-zero exit', () => {

@@ -25,19 +25,21 @@ export function defaultModel(task: RestoreTaskName, channels: number): string {
 }
 
 /**
- * The evaluation task of a name and its parameter: denoising at `sigma` (0..255), SR at `scale`,
- * or deblurring (the 9×9, s = 1.6 Gaussian blur of notebook 01 at `sigma`, default 2).
+ * The evaluation task of a name and its parameter: denoising at `sigma` (0..255; `quantize`: the
+ * noisy image rounded to 8 bits, the color table's protocol), SR at `scale`, or deblurring (the
+ * 9×9, s = 1.6 Gaussian blur of notebook 01 at `sigma`, default 2).
  * @example
  * restorationTaskFor('sr', { scale: 3 }).setting; // 'x3'
  */
-export function restorationTaskFor(task: RestoreTaskName, p: { sigma?: number; scale?: number }): RestorationTask {
+export function restorationTaskFor(task: RestoreTaskName, p: { sigma?: number; scale?: number; quantize?: boolean }): RestorationTask {
+  if (p.quantize && task !== 'denoise') throw new Error(`restore: quantize is for task denoise, not ${task}`);
   if (task === 'sr') {
     if (p.scale === undefined) throw new Error('restore: task sr needs a scale (2, 3, 4, …)');
     return superResolutionTask({ scale: p.scale });
   }
   if (task === 'denoise') {
     if (p.sigma === undefined) throw new Error('restore: task denoise needs sigma (0..255 scale)');
-    return denoisingTask({ sigma: p.sigma });
+    return denoisingTask({ sigma: p.sigma, quantize: p.quantize });
   }
   if (task === 'deblur') return deblurringTask({ kernelSize: 9, kernelSigma: 1.6, sigma: p.sigma ?? 2 });
   throw new Error(`restore: unknown task ${JSON.stringify(task)} (use denoise, sr or deblur)`);
