@@ -294,7 +294,8 @@ def main():
     def echo(line):
         line = line.rstrip()
         if len(line) > 200:
-            line = line[:197] + "..."
+            # Head and tail: a progress line's counts and ETA are at its end.
+            line = line[:117] + " ... " + line[-78:]
         print("    | " + line, flush=True)
 
     try:
