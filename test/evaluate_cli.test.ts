@@ -109,8 +109,9 @@ describe('npm run evaluate', function () {
     assert.equal(plain.seed, 25000);
     assert.notEqual(plain.baseline_psnr, quantized.baseline_psnr);
     // An explicit seed is used as given.
-    assert.equal(run('--seed', '7').seed, 7);
-    assert.notEqual(run('--seed', '7').baseline_psnr, plain.baseline_psnr);
+    const seeded = run('--seed', '7');
+    assert.equal(seeded.seed, 7);
+    assert.notEqual(seeded.baseline_psnr, plain.baseline_psnr);
     tf.dispose(loaded.map((l) => l.image));
     color.dispose();
     // --quantize belongs to denoising.
