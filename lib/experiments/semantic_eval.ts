@@ -15,7 +15,7 @@ import { progress } from '../report/progress';
 import { csvField, MEASURED, tablesDir } from '../report/tables';
 import { LearnedSolver } from '../solvers/learned/types';
 import { createProblem } from '../tasks/problem';
-import { Figure } from '../report/figures';
+import { Figure, SERIES_COLORS } from '../report/figures';
 import { writeFileAtomic } from '../util/atomic';
 import { addPredictions, labelMap, semanticInversion, SemanticSynthesisTask } from './semantic';
 import { to8bit } from './sr';
@@ -312,6 +312,9 @@ export function saveSemanticTable(
   return { csv, md };
 }
 
+/** The ceiling's bars in {@link perClassIouFigure}: near-black, outside the methods' colour cycle. */
+const CEILING_COLOR = '#222222';
+
 /**
  * Grouped bars of the per-class IoU of each method (and optionally a ceiling, e.g. the evaluator
  * on the real images) by one evaluator: which classes a synthesis makes recognisable.
@@ -330,7 +333,15 @@ export function perClassIouFigure(
     if (s.iou.length !== classes.length) throw new Error(`perClassIouFigure: ${s.name} has ${s.iou.length} IoUs for ${classes.length} classes`);
   });
   return {
-    data: series.map((s) => ({ type: 'bar', name: s.name, x: [...classes], y: s.iou.map((v) => (Number.isFinite(v) ? v : null)) })),
+    // Methods take the series colours in turn; the ceiling is drawn in near-black, so that it never
+    // shares a colour with a method when the colour cycle wraps (10 methods + the ceiling).
+    data: series.map((s, k) => ({
+      type: 'bar',
+      name: s.name,
+      x: [...classes],
+      y: s.iou.map((v) => (Number.isFinite(v) ? v : null)),
+      marker: { color: k < scores.length ? SERIES_COLORS[k % SERIES_COLORS.length] : CEILING_COLOR },
+    })),
     layout: {
       title: { text: options.title ?? `Per-class IoU by ${evaluator}` },
       barmode: 'group',
