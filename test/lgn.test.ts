@@ -7,7 +7,7 @@ import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
 import { jacobianVectorProduct } from '../lib/solvers/classical/jacobian';
-import { downsample, nonlinear } from '../lib/operators';
+import { downsample, identity, nonlinear } from '../lib/operators';
 import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
@@ -206,6 +206,28 @@ describe('learned Gauss–Newton', function () {
     assert.equal(lgn.paramCount() - noDir.paramCount(), 25 * 4 + 0 - 0 + 3 - 3, 'one input channel less: 25·F weights of the first conv (α per step in both)');
     assert.throws(() => new Lgn({ useDirection: false, useGradient: false }), /both false/);
     [lgn, back, noDir].forEach((s) => s.dispose());
+  });
+
+  it("gradient: 'rms' feeds a unit-scale gradient (a 1000× larger y gives the same first step; the stabilised one does not), saved and loaded with the model", async () => {
+    const x0 = tf.zeros([1, 6, 6, 1]) as tf.Tensor4D;
+    const y = tf.tidy(() => tf.randomUniform([1, 6, 6, 1], 0, 1, 'float32', 5)) as tf.Tensor4D;
+    const big = tf.mul(y, 1000) as tf.Tensor4D;
+    const lik = gaussianLikelihood(identity(), { sigma: 0.1 });
+    const first = (s: Lgn, t: tf.Tensor4D) => tf.tidy(() => Array.from(s.run(t, createProblem({ likelihood: lik, y: t }), { x0, steps: 1 })[0].dataSync()));
+    const rms = new Lgn({ features: 4, steps: 2, useDirection: false, gradient: 'rms', seed: 3 });
+    const stab = new Lgn({ features: 4, steps: 2, useDirection: false, seed: 3 });
+    const [a, b] = [first(rms, y), first(rms, big)];
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5 * (1 + Math.abs(v)), `pixel ${i}: ${v} vs ${b[i]}`));
+    const [c, d] = [first(stab, y), first(stab, big)];
+    assert.ok(c.some((v, i) => Math.abs(v - d[i]) > 1e-3), 'the stabilised gradient is not scale-free');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-rms-'));
+    await saveLearnedSolver(rms, dir);
+    const back = (await loadLearnedSolver(dir)) as Lgn;
+    assert.equal(back.config.gradient, 'rms');
+    assert.deepEqual(first(back, y), a);
+    assert.throws(() => new Lgn({ gradient: 'unit' as never }), /LGN: gradient must be 'stabilised' or 'rms', got "unit"/);
+    [rms, stab, back].forEach((s) => s.dispose());
+    tf.dispose([x0, y, big]);
   });
 
   it('starts from a RIM\'s weights (init with a new zero δ channel): computes what the RIM computes, then trains', async () => {

@@ -165,6 +165,7 @@ const lgnSchema = z
     epsilon: epsilonSchema.optional(),
     useDirection: z.boolean().optional(),
     useGradient: z.boolean().optional(),
+    gradient: z.enum(['stabilised', 'rms']).optional(),
     useState: z.boolean().optional(),
     seed: z.number().int().optional(),
   })
