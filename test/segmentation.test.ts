@@ -14,6 +14,8 @@ import {
   checkLabels,
   colorizeLabels,
   createSegmenter,
+  cropCamVidSample,
+  evaluationSubset,
   evaluateSegmenter,
   hasCamVid,
   loadCamVid,
@@ -130,6 +132,25 @@ describe('segmentation: CamVid helpers, loss and augmentation', () => {
     assert.equal(tf.memory().numTensors, before);
     const odd = syntheticSamples(1, 5, 8, 1)[0];
     assert.throws(() => camvidTensors([samples[0], odd]), /synthetic_0\.png is 8×5×3, expected 8×6×3/);
+  });
+
+  it('crops a sample at its centre (image and labels alike) and picks the notebooks\' evaluation subset', () => {
+    const [s] = syntheticSamples(1, 6, 8, 2);
+    const c = cropCamVidSample(s, 4);
+    assert.equal(c.image.height, 4);
+    assert.equal(c.image.width, 4);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+      const src = (1 + i) * 8 + 2 + j; // top = (6 − 4) / 2, left = (8 − 4) / 2
+      assert.equal(c.labels[i * 4 + j], s.labels[src]);
+      assert.deepEqual(Array.from(c.image.data.subarray((i * 4 + j) * 3, (i * 4 + j) * 3 + 3)), Array.from(s.image.data.subarray(src * 3, src * 3 + 3)));
+    }
+    assert.equal(cropCamVidSample(s), s, 'no size: the sample itself');
+    assert.throws(() => cropCamVidSample(s, 7), /synthetic_0\.png is 8×6, smaller than the 7×7 crop/);
+    const ids = Array.from({ length: 20 }, (_, i) => i);
+    assert.deepEqual(evaluationSubset(ids, { every: 4 }), [0, 4, 8, 12, 16]);
+    assert.deepEqual(evaluationSubset(ids, { every: 2, first: 3 }), [0, 6, 12, 2, 4, 8, 10, 14, 16, 18], 'three spread over the ten, then the rest in order');
+    assert.deepEqual(evaluationSubset(ids, { every: 4, first: 9 }), [0, 4, 8, 12, 16], 'more than there are: all, in order');
+    assert.throws(() => evaluationSubset(ids, { every: 0 }), /every must be a positive integer, got 0/);
   });
 
   it('median-frequency weights on a hand-made case (unlabelled pixels left out)', () => {

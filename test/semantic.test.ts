@@ -238,7 +238,20 @@ describe('semantic synthesis (evaluation task and classical inversion)', () => {
       const stopped = semanticInversion(task, test.y, { lambda: 0.01, iterations: 15, onIteration: (rec) => rec.iteration < 2 });
       assert.equal(stopped.history.length, 3);
       stopped.x.dispose();
-      assert.throws(() => semanticInversion(task, test.y, { lambda: 0.01, iterations: 1, solver: 'cg' as 'gd' }), /unknown solver "cg"/);
+      assert.throws(() => semanticInversion(task, test.y, { lambda: 0.01, iterations: 1, solver: 'cg' as 'gd' }), /unknown solver "cg" \(use gd, lbfgs, gauss-newton\)/);
+      task.dispose();
+    });
+
+    it('the regularised Gauss–Newton (CG through Jacobian products of φ) lowers the objective monotonically, stays in [0, 1] and fools φ', () => {
+      const task = semanticSynthesisTask({ segmenter: phi, colors: perClassMeanColors(train.x, train.y, { classes: 3 }) });
+      const r = semanticInversion(task, test.y, { lambda: 0.01, iterations: 6, solver: 'gauss-newton', solverOptions: { cgIter: 5, damping: 1 }, evaluators: { φ: phi } });
+      const h = r.history;
+      assert.ok(h.length > 2, r.reason);
+      for (let k = 1; k < h.length; k++) assert.ok(h[k].objective <= h[k - 1].objective * (1 + 1e-6), `objective rose at iteration ${k}`);
+      assert.ok(h[h.length - 1].objective < 0.5 * h[0].objective, `objective ${h[0].objective} → ${h[h.length - 1].objective}`);
+      assert.ok(h[h.length - 1].miou['φ'] > h[0].miou['φ']);
+      assert.ok(r.x.dataSync().every((v) => v >= 0 && v <= 1));
+      r.x.dispose();
       task.dispose();
     });
   });

@@ -177,13 +177,14 @@ export interface StepCurve {
  * Figure 2: does the estimate stay good when run past the steps it was trained for?). With
  * `logX` the step axis is logarithmic and spans the steps of the curves.
  * @example
+ * stepCurveFigure([{ name: 'RIM', psnr: miouPerStep }], { horizon: 8, yLabel: "mIoU by φ'" }); // another per-step quality
  * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
  */
-export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number | readonly number[]; title?: string; xLabel?: string; logX?: boolean } = {}): Figure {
+export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number | readonly number[]; title?: string; xLabel?: string; yLabel?: string; logX?: boolean } = {}): Figure {
   const fig = lineFigure({
     title: options.title,
     xLabel: options.xLabel ?? 'step t',
-    yLabel: 'PSNR (dB)',
+    yLabel: options.yLabel ?? 'PSNR (dB)', // `psnr` holds another per-step quality when yLabel names it
     series: curves.map((c) => ({ name: c.name, x: c.psnr.map((_, t) => t + 1), y: c.psnr, dash: c.dash })),
     markers: curves.every((c) => c.psnr.length <= 40),
     logX: options.logX,

@@ -27,6 +27,7 @@ import { argmaxLabels, segmentationOperator, SegmenterLike } from '../operators/
 import { totalVariation } from '../priors/total_variation';
 import { gradientDescent, GradientDescentOptions } from '../solvers/classical/gradient_descent';
 import { IterationRecord } from '../solvers/classical/history';
+import { gaussNewton, GaussNewtonOptions } from '../solvers/classical/gauss_newton';
 import { lbfgs, LbfgsOptions } from '../solvers/classical/lbfgs';
 import { createProblem } from '../tasks/problem';
 import { to8bit } from './sr';
@@ -329,8 +330,13 @@ export interface SemanticInversionOptions {
   lambda: number;
   /** Maximum solver iterations. */
   iterations: number;
-  /** `gd`: projected gradient descent on the box [0, 1] (default); `lbfgs`: the library's unconstrained L-BFGS (records and output clipped to [0, 1]). */
-  solver?: 'gd' | 'lbfgs';
+  /**
+   * `gd`: projected gradient descent on the box [0, 1] (default); `lbfgs`: the library's
+   * unconstrained L-BFGS (records and output clipped to [0, 1]); `gauss-newton`: the core's
+   * regularised Gauss–Newton (CG on `JᵀWJ + α I + H_TV` through Jacobian products of `φ`, the
+   * categorical likelihood's scalar Fisher bound as `W`; projected on [0, 1]).
+   */
+  solver?: 'gd' | 'lbfgs' | 'gauss-newton';
   /** TV smoothing ε (default 1e-2). */
   epsilon?: number;
   /** Start (default the task's mean-colour image of `y`); not disposed. */
@@ -342,7 +348,7 @@ export interface SemanticInversionOptions {
   /** Relative-step tolerance (default 1e-6; 0 runs every iteration). */
   tol?: number;
   /** Passed to the solver. */
-  solverOptions?: Partial<GradientDescentOptions & Omit<LbfgsOptions, 'project'>>;
+  solverOptions?: Partial<GradientDescentOptions & Omit<LbfgsOptions, 'project'> & Omit<GaussNewtonOptions, 'project'>>;
   /** Called with every record (iteration 0 = the start) and the iterate (valid during the call); return false to stop. */
   onIteration?: (record: SemanticIterationRecord, x: tf.Tensor4D) => void | boolean;
 }
@@ -361,9 +367,9 @@ export interface SemanticInversionResult {
  *
  * `x̂ = argmin_{x ∈ [0,1]} L(y, x) + λ Σ sqrt(|∇x|² + ε²)`, `L` the categorical likelihood through `φ`,
  *
- * from the per-class mean colour image, by projected gradient descent (Armijo) or L-BFGS
+ * from the per-class mean colour image, by projected gradient descent (Armijo), L-BFGS
  * (unconstrained in this library: its iterates may leave [0, 1]; records and the output use them
- * clipped). Every iteration records, besides the solver's objective, step and (with `truth`)
+ * clipped) or the regularised Gauss–Newton (projected). Every iteration records, besides the solver's objective, step and (with `truth`)
  * PSNR/SSIM: the data term and the mIoU / pixel accuracy by each evaluator, so that one run shows
  * `φ` being fooled (its mIoU rising towards 1) while an independent `φ'` is not.
  * @param task the semantic synthesis task (its `φ`, likelihood and colours)
@@ -377,7 +383,7 @@ export interface SemanticInversionResult {
 export function semanticInversion(task: SemanticSynthesisTask, y: tf.Tensor4D, options: SemanticInversionOptions): SemanticInversionResult {
   const { lambda, iterations } = options;
   const solver = options.solver ?? 'gd';
-  if (solver !== 'gd' && solver !== 'lbfgs') throw new Error(`semanticInversion: unknown solver "${solver}" (use gd, lbfgs)`);
+  if (solver !== 'gd' && solver !== 'lbfgs' && solver !== 'gauss-newton') throw new Error(`semanticInversion: unknown solver "${solver}" (use gd, lbfgs, gauss-newton)`);
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`semanticInversion: iterations must be an integer >= 0, got ${iterations}`);
   const evaluators = Object.entries(options.evaluators ?? {});
   const x0 = options.x0 ?? task.input(y);
@@ -406,7 +412,12 @@ export function semanticInversion(task: SemanticSynthesisTask, y: tf.Tensor4D, o
     };
     const common = { maxIter: iterations, truth: options.truth, ...(options.tol !== undefined ? { tol: options.tol } : {}) };
     const extra = options.solverOptions ?? {};
-    const r = solver === 'gd' ? gradientDescent(problem, x0, { ...extra, ...common, project: true }, onIteration) : lbfgs(problem, x0, { ...extra, ...common }, onIteration);
+    const r =
+      solver === 'gd'
+        ? gradientDescent(problem, x0, { ...extra, ...common, project: true }, onIteration)
+        : solver === 'gauss-newton'
+          ? gaussNewton(problem, x0, { ...extra, ...common, project: true }, onIteration)
+          : lbfgs(problem, x0, { ...extra, ...common }, onIteration);
     const x = tf.clipByValue(r.x, 0, 1) as tf.Tensor4D;
     r.x.dispose();
     return { x, history, converged: r.converged, reason: r.reason };

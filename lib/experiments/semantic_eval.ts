@@ -29,17 +29,23 @@ export interface SemanticMethod {
 
 /**
  * The classical MAP inversion as a method: TV + projected gradient descent through φ (default),
- * or the library's L-BFGS (`solver: 'lbfgs'`, output clipped to [0, 1]).
+ * the library's L-BFGS (`solver: 'lbfgs'`, output clipped to [0, 1]) or the regularised
+ * Gauss–Newton (`solver: 'gauss-newton'`, `cgIter` CG steps per iteration).
  * @example
  * semanticTvMethod({ lambda: 0.02, iterations: 100 });
  * semanticTvMethod({ lambda: 0.02, iterations: 100, solver: 'lbfgs' });
+ * semanticTvMethod({ lambda: 0.02, iterations: 20, solver: 'gauss-newton', cgIter: 10 });
  */
-export function semanticTvMethod(options: { lambda: number; iterations: number; name?: string; solver?: 'gd' | 'lbfgs' }): SemanticMethod {
+export function semanticTvMethod(options: { lambda: number; iterations: number; name?: string; solver?: 'gd' | 'lbfgs' | 'gauss-newton'; cgIter?: number }): SemanticMethod {
   const solver = options.solver ?? 'gd';
+  const defaultName =
+    solver === 'gauss-newton'
+      ? `regularized GN through φ (TV, λ=${options.lambda}, ${options.iterations} it)`
+      : `TV inversion through φ${solver === 'lbfgs' ? ', L-BFGS' : ''} (λ=${options.lambda}, ${options.iterations} it)`;
   return {
-    name: options.name ?? `TV inversion through φ${solver === 'lbfgs' ? ', L-BFGS' : ''} (λ=${options.lambda}, ${options.iterations} it)`,
+    name: options.name ?? defaultName,
     synthesize(y, task) {
-      const r = semanticInversion(task, y, { lambda: options.lambda, iterations: options.iterations, tol: 0, solver });
+      const r = semanticInversion(task, y, { lambda: options.lambda, iterations: options.iterations, tol: 0, solver, ...(options.cgIter !== undefined ? { solverOptions: { cgIter: options.cgIter } } : {}) });
       const output = to8bit(r.x);
       r.x.dispose();
       return { output };

@@ -126,6 +126,47 @@ export async function loadCamVid(split: CamVidSplit, options: LoadCamVidOptions 
   );
 }
 
+/**
+ * The centred `size`×`size` crop of a sample (image and labels alike); the sample itself when
+ * `size` is absent.
+ * @throws naming the sample when it is smaller than the crop
+ * @example
+ * const small = cropCamVidSample(sample, 64); // 64×64 image and labels
+ */
+export function cropCamVidSample(sample: CamVidSample, size?: number): CamVidSample {
+  if (size === undefined) return sample;
+  const { height: h, width: w } = sample.image;
+  if (!Number.isInteger(size) || size < 1) throw new Error(`cropCamVidSample: size must be a positive integer, got ${size}`);
+  if (size > h || size > w) throw new Error(`cropCamVidSample: ${sample.name} is ${w}×${h}, smaller than the ${size}×${size} crop`);
+  const top = Math.floor((h - size) / 2);
+  const left = Math.floor((w - size) / 2);
+  const c = sample.image.channels;
+  const data = new Uint8Array(size * size * c);
+  const labels = new Uint8Array(size * size);
+  for (let i = 0; i < size; i++) {
+    const row = (top + i) * w + left;
+    labels.set(sample.labels.subarray(row, row + size), i * size);
+    data.set(sample.image.data.subarray(row * c, (row + size) * c), i * size * c);
+  }
+  return { name: sample.name, image: { ...sample.image, height: size, width: size, data }, labels };
+}
+
+/**
+ * The evaluation subset of the notebooks: every `every`-th sample, with `first` of them spread
+ * evenly over the subset moved to its front (in order), so that "the first n" span the whole set
+ * (both CamVid test sequences), not its start.
+ * @example
+ * evaluationSubset(test, { every: 4, first: 8 }).slice(0, 8); // 8 images spread over the test set
+ */
+export function evaluationSubset<T>(items: readonly T[], options: { every?: number; first?: number } = {}): T[] {
+  const every = options.every ?? 1;
+  if (!Number.isInteger(every) || every < 1) throw new Error(`evaluationSubset: every must be a positive integer, got ${every}`);
+  const xs = items.filter((_, i) => i % every === 0);
+  const m = Math.min(options.first ?? 0, xs.length);
+  const pick = new Set(Array.from({ length: m }, (_, j) => Math.floor((j * xs.length) / m)));
+  return [...xs.filter((_, i) => pick.has(i)), ...xs.filter((_, i) => !pick.has(i))];
+}
+
 /** True when the CamVid folder holds the split (tests skip without it). */
 export function hasCamVid(split: CamVidSplit = 'test', dir = camvidDir()): boolean {
   return fs.existsSync(path.join(dir, split)) && fs.existsSync(path.join(dir, `${split}annot`));
