@@ -139,6 +139,24 @@ describe('semantic synthesis training task', function () {
     assert.equal(resolveTrainConfig(base).loss.dataWeight, undefined);
     assert.equal(resolveTrainConfig({ ...base, loss: { dataWeight: 0.1 } }).loss.dataWeight, 0.1);
     assert.throws(() => resolveTrainConfig({ ...base, loss: { dataWeight: -1 } }), /dataWeight/);
+    // dataNoise: the CE at x_t + σ·n (a fresh seeded draw per iterate): the same loss for the same seed, another for another seed,
+    // the MSE part unchanged (σ = 0 gives the plain loss), and a config needs dataWeight with it
+    const noisy = (seed: number, sigma = 0.2) => {
+      const opt = tf.train.adam(0);
+      try {
+        return trainStep(rim, opt, groups, { lr: 0, clipNorm: 0, dataWeight: 0.5, dataNoise: { sigma, seed } }).loss;
+      } finally {
+        opt.dispose();
+      }
+    };
+    const [a1, a2, b] = [noisy(3), noisy(3), noisy(4)];
+    assert.equal(a1, a2, 'same seed, same loss');
+    assert.notEqual(a1, b, 'another seed, another draw');
+    assert.ok(Math.abs(a1 - both) > 1e-6, `the perturbed CE differs from the plain one (${a1} vs ${both})`);
+    assert.ok(Math.abs(noisy(3, 0) - both) < 1e-6 * (1 + both), 'σ = 0: the plain loss');
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked (dataNoise)');
+    assert.equal(resolveTrainConfig({ ...base, loss: { dataWeight: 0.2, dataNoise: 8 } }).loss.dataNoise, 8);
+    assert.throws(() => resolveTrainConfig({ ...base, loss: { dataNoise: 8 } }), /loss.dataNoise perturbs the data term: set loss.dataWeight > 0 too/);
     rim.dispose();
     disposeGroups(groups);
     clean.dispose();

@@ -69,9 +69,12 @@ export interface TrainConfig {
   /**
    * Loss `Σ_t w_t [MSE(x_t, x) + d · L(y, x_t) / |y|] / Σ_t w_t`; default all `w_t = 1` (the mean over
    * steps) and `d` = `dataWeight` absent (0: the MSE alone). `L` is the task's likelihood (for semantic
-   * synthesis the cross-entropy through φ over labelled pixels), per measurement entry.
+   * synthesis the cross-entropy through φ over labelled pixels), per measurement entry. `dataNoise`
+   * (0..255 scale; default 0) evaluates the data term at `x_t + dataNoise/255 · n`, fresh Gaussian
+   * `n` per step and iterate (seeded from the run's seed and step): an expectation over
+   * perturbations, so that a synthesis must satisfy φ robustly rather than through a fragile pattern.
    */
-  loss: { stepWeights?: number[]; dataWeight?: number };
+  loss: { stepWeights?: number[]; dataWeight?: number; dataNoise?: number };
   /** Write a checkpoint every N steps (default 100). */
   checkpointEvery: number;
   /** Keep the newest N checkpoints (default 2). */
@@ -259,8 +262,10 @@ export const trainConfigSchema = z
           .refine((w) => w.some((v) => v > 0), { message: 'loss.stepWeights must be non-negative numbers, not all zero' })
           .optional(),
         dataWeight: z.number().min(0).optional(),
+        dataNoise: z.number().min(0).optional(),
       })
       .strict()
+      .refine((l) => !l.dataNoise || l.dataWeight, { message: 'loss.dataNoise perturbs the data term: set loss.dataWeight > 0 too' })
       .default({}),
     checkpointEvery: posInt.default(100),
     keepCheckpoints: posInt.default(2),

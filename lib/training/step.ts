@@ -5,6 +5,7 @@ import { TrainingGroup } from '../tasks/types';
 import { LearnedSolver } from '../solvers/learned/types';
 import { clipByGlobalNorm } from './clip';
 import { iterateDataTerm, iterateLoss } from './loss';
+import { mixSeed } from './noise';
 
 /** Options of {@link trainStep}. */
 export interface TrainStepOptions {
@@ -16,6 +17,11 @@ export interface TrainStepOptions {
   stepWeights?: readonly number[];
   /** Weight of the data term `L(y, x_t)` per measurement entry added to the MSE ({@link iterateDataTerm}); default 0 (none). */
   dataWeight?: number;
+  /**
+   * The data term at `x_t + sigma·n` instead of `x_t` (`n` standard Gaussian, a fresh draw per group and
+   * iterate from `seed`, so a step is reproducible); absent: at `x_t`. Only with `dataWeight`.
+   */
+  dataNoise?: { sigma: number; seed: number };
 }
 
 /** What {@link trainStep} measured. */
@@ -45,7 +51,12 @@ export function trainStep(solver: LearnedSolver, optimizer: tf.AdamOptimizer, gr
     const terms = groups.map((g, i) => {
       const xs = solver.run(g.y, problems[i], g.x0 ? { x0: g.x0 } : {});
       let loss = iterateLoss(xs, g.clean, options.stepWeights);
-      if (options.dataWeight) loss = tf.add(loss, tf.mul(iterateDataTerm(xs, (x) => g.likelihood.value(x, g.y), g.y.size, options.stepWeights), options.dataWeight)) as tf.Scalar;
+      if (options.dataWeight) {
+        let draw = 0;
+        const noise = options.dataNoise;
+        const at = (x: tf.Tensor4D): tf.Tensor4D => (noise && noise.sigma > 0 ? (tf.add(x, tf.randomNormal(x.shape, 0, noise.sigma, 'float32', mixSeed(noise.seed, i, draw++))) as tf.Tensor4D) : x);
+        loss = tf.add(loss, tf.mul(iterateDataTerm(xs, (x) => g.likelihood.value(at(x), g.y), g.y.size, options.stepWeights), options.dataWeight)) as tf.Scalar;
+      }
       return groups.length === 1 ? loss : tf.mul(loss, g.clean.shape[0] / total);
     });
     return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;

@@ -322,7 +322,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       let normValue: number;
       try {
         groups = task.degradeBatch(clean, taskParams, mixSeed(config.seed, 2, step), context);
-        const r = withMemoryHint(() => trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights, dataWeight: config.loss.dataWeight }), config);
+        const r = withMemoryHint(() => trainStep(solver, optimizer, groups, { lr, clipNorm: config.optimizer.clipNorm, stepWeights: config.loss.stepWeights, dataWeight: config.loss.dataWeight, ...(config.loss.dataNoise ? { dataNoise: { sigma: config.loss.dataNoise / 255, seed: mixSeed(config.seed, 5, step) } } : {}) }), config);
         lossValue = r.loss;
         normValue = r.gradNorm;
         if (!r.applied) {
