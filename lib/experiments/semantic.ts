@@ -369,8 +369,8 @@ export interface SemanticInversionResult {
  *
  * from the per-class mean colour image, by projected gradient descent (Armijo), L-BFGS
  * (unconstrained in this library: its iterates may leave [0, 1]; records and the output use them
- * clipped) or the regularised Gauss–Newton (projected). Every iteration records, besides the solver's objective, step and (with `truth`)
- * PSNR/SSIM: the data term and the mIoU / pixel accuracy by each evaluator, so that one run shows
+ * clipped) or the regularised Gauss–Newton (projected). Every iteration records, besides the
+ * solver's objective, step and (with `truth`) PSNR/SSIM: the data term and the mIoU / pixel accuracy by each evaluator, so that one run shows
  * `φ` being fooled (its mIoU rising towards 1) while an independent `φ'` is not.
  * @param task the semantic synthesis task (its `φ`, likelihood and colours)
  * @param y the label map `[b, h, w, 1]` (not disposed)

@@ -166,3 +166,28 @@ export function startPoint(problem: Problem, y: tf.Tensor4D, x0?: tf.Tensor4D): 
 export function rmsNormalised(g: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.div(g, tf.sqrt(tf.add(tf.mean(tf.square(g), [1, 2, 3], true), 1e-12))) as tf.Tensor4D);
 }
+
+/** Which likelihood gradient a RIM-style cell sees ({@link cellGradient}). */
+export type CellGradient = 'stabilised' | 'rms';
+
+/**
+ * The gradient input of a RIM-style cell (the RIM's and the learned GN's `gradient` option):
+ * `'stabilised'`, the stabilised log-likelihood gradient `−∇L/(1 + εW)` with the learned `ε`
+ * ({@link stabilisedLogLikelihoodGradient}), or `'rms'`, `−∇L` over its root mean square per image
+ * ({@link rmsNormalised}: unit scale whatever the likelihood's scale). `[b, h, w, c]`.
+ * @example
+ * const g = cellGradient('rms', problem.likelihood, x, y, epsilon);
+ */
+export function cellGradient(kind: CellGradient, likelihood: Likelihood, x: tf.Tensor4D, y: tf.Tensor4D, epsilon: Epsilon): tf.Tensor4D {
+  return kind === 'rms'
+    ? tf.tidy(() => tf.neg(rmsNormalised(likelihood.grad(x, y))) as tf.Tensor4D)
+    : stabilisedLogLikelihoodGradient(likelihood, x, y, epsilon.value());
+}
+
+/**
+ * Checks a `gradient` option ({@link CellGradient}); `who` prefixes the error (e.g. `'RIM'`).
+ * @throws `<who>: gradient must be 'stabilised' or 'rms', got <value>`
+ */
+export function checkCellGradient(who: string, value: unknown): void {
+  if (value !== 'stabilised' && value !== 'rms') throw new Error(`${who}: gradient must be 'stabilised' or 'rms', got ${JSON.stringify(value)}`);
+}

@@ -4,7 +4,7 @@
  */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
-import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, rmsNormalised, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
+import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
 import { gaussNewtonDirection, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
@@ -40,7 +40,7 @@ export interface LgnConfig {
    * `'rms'`, `−∇L` divided by its root mean square per image (unit scale whatever the likelihood's
    * scale: for the categorical likelihood through a segmenter, whose raw gradient is tiny).
    */
-  gradient: 'stabilised' | 'rms';
+  gradient: CellGradient;
   /** false resets the hidden state every step. */
   useState: boolean;
   /** Seed of the weights (default 0). */
@@ -73,7 +73,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
   }
   if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
   if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
-  if (out.gradient !== 'stabilised' && out.gradient !== 'rms') throw new Error(`LGN: gradient must be 'stabilised' or 'rms', got ${JSON.stringify(out.gradient)}`);
+  checkCellGradient('LGN', out.gradient);
   if (!out.useDirection && !out.useGradient) throw new Error('LGN: useDirection and useGradient are both false: the network would see x only');
   return out;
 }
@@ -86,8 +86,9 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
  * where `δ_t` solves `(JᵀWJ + α_t w̄ I) δ = JᵀW (y − A(x_t))` by `cgIterations` CG steps
  * ({@link gaussNewtonDirection}; J, W from the problem's likelihood, any operator) and `g_t` is
  * the RIM's stabilised gradient (or, with `gradient: 'rms'`, the RMS-normalised one);
- * `α_t = softplus(a_t)` learned per step (or shared); N_w is the RIM-bench cell with `3c` input channels (`2c` when one input is dropped). The prior of the
- * problem, if any, is not used (the network is the regulariser).
+ * `α_t = softplus(a_t)` learned per step (or shared); N_w is the RIM-bench cell with `3c` input
+ * channels (`2c` when one input is dropped). The prior of the problem, if any, is not used (the
+ * network is the regulariser).
  * @example
  * const lgn = new Lgn({ steps: 6, cgIterations: 5 });
  * const xs = lgn.run(y, problem, { x0 }); lgn.alphas(); // α_t per step
@@ -142,13 +143,7 @@ export class Lgn extends ParamOwner implements LearnedSolver {
         const out = tf.tidy(() => {
           const parts: tf.Tensor4D[] = [x];
           if (c.useDirection) parts.push(gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient }));
-          if (c.useGradient) {
-            parts.push(
-              c.gradient === 'rms'
-                ? (tf.neg(rmsNormalised(problem.likelihood.grad(x, y))) as tf.Tensor4D)
-                : stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()),
-            );
-          }
+          if (c.useGradient) parts.push(cellGradient(c.gradient, problem.likelihood, x, y, this.epsilon));
           const input = tf.concat(parts, 3) as tf.Tensor4D; // [b, h, w, 2c or 3c]
           const { delta, state: next } = this.cell.step(input, c.useState ? state : null);
           return { xNext: tf.add(x, delta) as tf.Tensor4D, next };

@@ -1,7 +1,7 @@
 /** Recurrent inference machines (Putzky & Welling 2017) as a configurable learned solver. */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
-import { DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, rmsNormalised, stabilisedLogLikelihoodGradient, startPoint } from './data_term';
+import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, startPoint } from './data_term';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -48,7 +48,7 @@ export interface RimConfig {
    * scale (through a segmenter `|∇L|` is ~10²–10³ per pixel). Kept absent unless given, so that
    * the configurations (and resume keys) of earlier runs are unchanged.
    */
-  gradient?: 'stabilised' | 'rms';
+  gradient?: CellGradient;
   /** Ablation: false resets the hidden state to zero at every step. */
   useState: boolean;
   /** Shared weights across steps (default true, the RIM); false: one cell per step. */
@@ -86,9 +86,7 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
   }
   const m = out.measurementChannels;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`RIM: measurementChannels must be a positive integer, got ${m}`);
-  if (out.gradient !== undefined && out.gradient !== 'stabilised' && out.gradient !== 'rms') {
-    throw new Error(`RIM: gradient must be 'stabilised' or 'rms', got ${JSON.stringify(out.gradient)}`);
-  }
+  if (out.gradient !== undefined) checkCellGradient('RIM', out.gradient);
   if (out.cell !== 'bench' && out.cell !== 'strided') throw new Error(`RIM: cell must be 'bench' or 'strided', got ${JSON.stringify(out.cell)}`);
   if (out.cell === 'bench' && out.hidden !== out.features) throw new Error('RIM: the bench cell has hidden = features; set features only');
   if (out.link !== 'identity' && out.link !== 'logistic') throw new Error(`RIM: link must be 'identity' or 'logistic', got ${JSON.stringify(out.link)}`);
@@ -103,7 +101,7 @@ const LINK_DELTA = 1e-3;
  * `η_{t+1} = η_t + Δ_t`, `(Δ_t, s_{t+1}) = N_w([x_t, g_t], s_t)`, `x_t = Ψ(η_t)`,
  *
  * with `g_t = Aᵀ(y − A x_t)/(σ² + ε)` the stabilised log-likelihood gradient (learned ε =
- * softplus(s); any likelihood, see {@link stabilisedLogLikelihoodGradient}), Ψ the identity or the
+ * softplus(s); any likelihood, see {@link cellGradient}), Ψ the identity or the
  * logistic link, and N_w the RIM-bench cell (default) or the paper's strided cell, with weights
  * shared across steps. Works with any operator: the gradient is always on the image grid.
  *
@@ -173,10 +171,7 @@ export class Rim extends ParamOwner implements LearnedSolver {
           let g: tf.Tensor4D;
           if (substitute) g = substitute;
           else {
-            g =
-              c.gradient === 'rms'
-                ? (tf.neg(rmsNormalised(problem.likelihood.grad(x, y))) as tf.Tensor4D)
-                : stabilisedLogLikelihoodGradient(problem.likelihood, x, y, this.epsilon.value()); // [b, h, w, c]
+            g = cellGradient(c.gradient ?? 'stabilised', problem.likelihood, x, y, this.epsilon); // [b, h, w, c]
             if (logistic) g = tf.mul(g, tf.mul(x, tf.sub(1, x))) as tf.Tensor4D; // ∂/∂η = Ψ'(η) ∂/∂x
           }
           const input = tf.concat([x, g], 3) as tf.Tensor4D; // [b, h, w, 2c] (c + m without the gradient)
