@@ -276,24 +276,15 @@ export interface DeblurringTaskOptions {
 export function deblurringTask(options: DeblurringTaskOptions): RestorationTask {
   const { kernelSize, kernelSigma, sigma: s } = options;
   if (!(s > 0)) throw new Error(`deblurringTask: sigma must be > 0 (0..255 scale), got ${s}`);
-  const operator = gaussianBlur(kernelSize, kernelSigma);
-  const sigma = s / 255;
-  const likelihood = gaussianLikelihood(operator, { sigma });
-  return {
+  return linearTask({
     task: 'deblur',
     setting: `gaussian ${kernelSize}x${kernelSize} s=${kernelSigma}, sigma=${s}`,
     label: `blur ${kernelSize}×${kernelSize} σk=${kernelSigma}, σ=${s}`,
     inputMethod: 'blurred input',
-    operator,
-    sigma,
-    prepare: (image) => tf.clone(image),
-    degrade: (truth, seed) => likelihood.sample(truth, seed),
-    input: (y) => tf.clone(y),
-    measure: measurePlain,
-    measurePsnr: (estimate, truth) => mean(psnrPerImage(estimate, truth)),
+    operator: gaussianBlur(kernelSize, kernelSigma),
+    sigma: s,
     seed: options.seed ?? 5000,
-    view: inPlaceView(operator, sigma),
-  };
+  });
 }
 
 /**
