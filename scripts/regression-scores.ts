@@ -3,7 +3,8 @@
  * fixed 48×48 crops (the committed fixtures, gray or color to match the model) at σ = 25 with
  * fixed noise (the library's seeded Rng) — or, for a super-resolution model, restores the fixture
  * Set5 x3 pairs (Y, border shaved), or for a semantic-synthesis model synthesises the color crops
- * from their labels by its segmenter (see scoreSemanticModel) — and the mean PSNR of its 8-bit output is compared with
+ * from their labels by its segmenter (see scoreSemanticModel), or for a deblurring model deblurs the
+ * gray crops blurred by its training kernel at σ = {@link REGRESSION_DEBLUR_SIGMA} — and the mean PSNR of its 8-bit output is compared with
  * the number stored in `test/fixtures/regression.json` (test/regression.test.ts: a move of more
  * than 0.01 dB fails).
  *
@@ -25,7 +26,7 @@ import { Rng } from '../lib/util/rng';
 import { gaussianLikelihood } from '../lib/likelihoods';
 import { psnrPerImage } from '../lib/metrics';
 import { mean } from '../lib/metrics/mean';
-import { identity } from '../lib/operators';
+import { gaussianBlur, identity, LinearOperator } from '../lib/operators';
 import { createProblem } from '../lib/solvers/classical';
 import { LearnedSolver, loadLearnedSolver } from '../lib/solvers/learned';
 import { evaluate, learnedMethod, loadSrPairsFromDir, perClassMeanColors, semanticSynthesisTask, superResolutionTask } from '../lib/experiments';
@@ -41,15 +42,23 @@ export const REGRESSION_CROPS: Record<1 | 3, string[]> = {
   3: ['test/fixtures/mirror/denoise/test/CBSD68/101085.png', 'test/fixtures/mirror/denoise/test/CBSD68/101087.png'],
 };
 
+/** Noise level of a deblurring model's regression check, in 8-bit units (the notebooks' σ = 2). */
+export const REGRESSION_DEBLUR_SIGMA = 2;
+
 /** The SR fixture pairs (x3) that SR models are scored on. */
 export const REGRESSION_SR_PAIRS = 'test/fixtures/mirror/sr/test/Set5/x3';
 
 /** The task a model folder was trained on (its train.json), default 'denoise'. */
 export function modelTask(dir: string): string {
+  return trainTask(dir)?.kind ?? 'denoise';
+}
+
+/** The training task's fields from a model folder's train.json (undefined without one). */
+function trainTask(dir: string): { kind?: string; kernelSize?: number; kernelSigma?: number } | undefined {
   const file = path.join(dir, 'train.json');
-  if (!fs.existsSync(file)) return 'denoise';
-  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string } } };
-  return info.trainConfig?.task?.kind ?? 'denoise';
+  if (!fs.existsSync(file)) return undefined;
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string; kernelSize?: number; kernelSigma?: number } } };
+  return info.trainConfig?.task;
 }
 
 /** The stored scores file. */
@@ -93,18 +102,26 @@ function isSegmenterFolder(dir: string): boolean {
   }
 }
 
-/** A crop with its fixed noisy version: truth `[1, h, w, c]` and y = truth + σ·n (n from Rng(1000 + index)). */
-async function noisyCrop(file: string, index: number): Promise<{ truth: tf.Tensor4D; y: tf.Tensor4D }> {
+/**
+ * A crop with its fixed degraded version: truth `[1, h, w, c]` and y = A(truth) + σ·n (n from
+ * Rng(1000 + index); A the identity unless an operator is given, σ in 8-bit units).
+ */
+async function noisyCrop(file: string, index: number, sigma = REGRESSION_SIGMA, operator?: LinearOperator): Promise<{ truth: tf.Tensor4D; y: tf.Tensor4D }> {
   const raw = await readRaw(projectPath(file));
   const rng = new Rng(1000 + index);
   const truth = new Float32Array(raw.data.length);
-  const y = new Float32Array(raw.data.length);
-  for (let i = 0; i < raw.data.length; i++) {
-    truth[i] = raw.data[i] / 255;
-    y[i] = truth[i] + (REGRESSION_SIGMA / 255) * rng.normal();
-  }
+  for (let i = 0; i < raw.data.length; i++) truth[i] = raw.data[i] / 255;
   const shape: [number, number, number, number] = [1, raw.height, raw.width, raw.channels];
-  return { truth: tf.tensor4d(truth, shape), y: tf.tensor4d(y, shape) };
+  const t = tf.tensor4d(truth, shape);
+  let clean = truth;
+  if (operator) {
+    const blurred = operator.forward(t);
+    clean = Float32Array.from(blurred.dataSync());
+    blurred.dispose();
+  }
+  const y = new Float32Array(raw.data.length);
+  for (let i = 0; i < raw.data.length; i++) y[i] = clean[i] + (sigma / 255) * rng.normal();
+  return { truth: t, y: tf.tensor4d(y, shape) };
 }
 
 /** Clipped to [0, 1] and rounded to 8-bit levels, as the notebooks score outputs. */
@@ -137,11 +154,15 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
     const channels = solver.config.channels as 1 | 3;
     const crops = REGRESSION_CROPS[channels];
     if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
-    const likelihood = gaussianLikelihood(identity(), { sigma: REGRESSION_SIGMA / 255 });
+    // a deblurring model on its training blur at the notebooks' σ, any other on denoising at σ = 25
+    const blur = task === 'deblur' ? trainTask(dir)! : undefined;
+    const operator = blur ? gaussianBlur(blur.kernelSize ?? 9, blur.kernelSigma ?? 1.6) : identity();
+    const sigma = blur ? REGRESSION_DEBLUR_SIGMA : REGRESSION_SIGMA;
+    const likelihood = gaussianLikelihood(operator, { sigma: sigma / 255 });
     const perImage: number[] = [];
     const inputs: number[] = [];
     for (let i = 0; i < crops.length; i++) {
-      const { truth, y } = await noisyCrop(crops[i], i);
+      const { truth, y } = await noisyCrop(crops[i], i, sigma, blur ? operator : undefined);
       const problem = createProblem({ likelihood, y });
       const out = tf.tidy(() => {
         const xs = solver.run(y, problem);
