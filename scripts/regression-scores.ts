@@ -104,21 +104,18 @@ function isSegmenterFolder(dir: string): boolean {
 
 /**
  * A crop with its fixed degraded version: truth `[1, h, w, c]` and y = A(truth) + σ·n (n from
- * Rng(1000 + index); A the identity unless an operator is given, σ in 8-bit units).
+ * Rng(1000 + index), σ in 8-bit units).
  */
-async function noisyCrop(file: string, index: number, sigma = REGRESSION_SIGMA, operator?: LinearOperator): Promise<{ truth: tf.Tensor4D; y: tf.Tensor4D }> {
+async function noisyCrop(file: string, index: number, sigma: number, operator: LinearOperator): Promise<{ truth: tf.Tensor4D; y: tf.Tensor4D }> {
   const raw = await readRaw(projectPath(file));
   const rng = new Rng(1000 + index);
   const truth = new Float32Array(raw.data.length);
   for (let i = 0; i < raw.data.length; i++) truth[i] = raw.data[i] / 255;
   const shape: [number, number, number, number] = [1, raw.height, raw.width, raw.channels];
   const t = tf.tensor4d(truth, shape);
-  let clean = truth;
-  if (operator) {
-    const blurred = operator.forward(t);
-    clean = Float32Array.from(blurred.dataSync());
-    blurred.dispose();
-  }
+  const degraded = operator.forward(t);
+  const clean = Float32Array.from(degraded.dataSync());
+  degraded.dispose();
   const y = new Float32Array(raw.data.length);
   for (let i = 0; i < raw.data.length; i++) y[i] = clean[i] + (sigma / 255) * rng.normal();
   return { truth: t, y: tf.tensor4d(y, shape) };
@@ -138,7 +135,8 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
   const solver = await loadLearnedSolver(dir);
   try {
     const weightsSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
-    const task = modelTask(dir);
+    const trained = trainTask(dir);
+    const task = trained?.kind ?? 'denoise'; // as modelTask, from the one read of train.json
     if (task === 'super-resolution') {
       // SR models: x3 on the fixture Set5 pairs (Y, 3 pixels shaved), bicubic as the input score.
       const pairs = await loadSrPairsFromDir(projectPath(REGRESSION_SR_PAIRS), 3);
@@ -155,14 +153,15 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
     const crops = REGRESSION_CROPS[channels];
     if (!crops) throw new Error(`scoreModel: ${dir} works on ${channels} channel(s); no regression crops for that`);
     // a deblurring model on its training blur at the notebooks' σ, any other on denoising at σ = 25
-    const blur = task === 'deblur' ? trainTask(dir)! : undefined;
-    const operator = blur ? gaussianBlur(blur.kernelSize ?? 9, blur.kernelSigma ?? 1.6) : identity();
-    const sigma = blur ? REGRESSION_DEBLUR_SIGMA : REGRESSION_SIGMA;
+    const deblur = task === 'deblur';
+    if (deblur && (trained?.kernelSize === undefined || trained.kernelSigma === undefined)) throw new Error(`scoreModel: ${path.join(dir, 'train.json')} names no kernelSize / kernelSigma for its deblur task`);
+    const operator = deblur ? gaussianBlur(trained!.kernelSize!, trained!.kernelSigma!) : identity();
+    const sigma = deblur ? REGRESSION_DEBLUR_SIGMA : REGRESSION_SIGMA;
     const likelihood = gaussianLikelihood(operator, { sigma: sigma / 255 });
     const perImage: number[] = [];
     const inputs: number[] = [];
     for (let i = 0; i < crops.length; i++) {
-      const { truth, y } = await noisyCrop(crops[i], i, sigma, blur ? operator : undefined);
+      const { truth, y } = await noisyCrop(crops[i], i, sigma, operator);
       const problem = createProblem({ likelihood, y });
       const out = tf.tidy(() => {
         const xs = solver.run(y, problem);
