@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { z } from 'zod';
 import { initEngine, tf } from '../lib/engine';
-import { evaluate, learnedMethod, linearTask, saveShiftTable, shiftFigure, superResolutionTask, tvMethod } from '../lib/experiments';
+import { evaluate, learnedMethod, linearTask, saveShiftTable, shiftFigure, superResolutionTask, tvMethod, wrapWords } from '../lib/experiments';
 import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { gaussianLikelihood } from '../lib/likelihoods';
@@ -260,6 +260,9 @@ describe('tasks', function () {
       assert.throws(() => saveShiftTable([{ ...rows[0], shift: '' }], 'gen', { dir }), /row 0 \(method "bicubic"\) has no shift/);
       const fig = shiftFigure(rows, { baseline: 'bicubic' });
       assert.deepEqual((fig.data[0] as { y: number[] }).y, [2, -1]);
+      assert.deepEqual((fig.data[0] as { x: string[] }).x.map((l) => l.split('<br>').slice(0, -1).join(' / ')), ['none', 'denoiser / on SR']);
+      assert.equal(wrapWords('LR noise σ=10', 10), 'LR noise<br>σ=10');
+      assert.equal(wrapWords('unrecognisably-long label', 10), 'unrecognisably-long<br>label');
     });
   });
 });

@@ -85,6 +85,22 @@ export function saveShiftTableMerged(rows: readonly ShiftRow[], name: string, op
 }
 
 /**
+ * Greedy word wrap for axis tick labels: lines of at most `width` characters (a longer word keeps
+ * its own line), joined by `<br>`, so neighbouring category labels do not run into each other.
+ * @example
+ * wrapWords('denoiser on SR', 10); // 'denoiser<br>on SR'
+ */
+export function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('<br>');
+}
+
+/**
  * Grouped bars of the PSNR gain over the naive estimate (`baseline`, e.g. 'bicubic') per case
  * (shift · dataset · setting) and method: does knowing the operator (the likelihood gradient)
  * help a learned solver when the data differ from its training?
@@ -95,7 +111,7 @@ export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: stri
   const cases: { key: string; label: string; base: number }[] = [];
   for (const r of rows) {
     if (r.method !== options.baseline || r.psnr === null) continue;
-    cases.push({ key: [r.shift, r.dataset, r.setting].join('|'), label: `${r.shift}<br>${r.setting.split(',')[0]}`, base: r.psnr });
+    cases.push({ key: [r.shift, r.dataset, r.setting].join('|'), label: `${wrapWords(r.shift, 10)}<br>${r.setting.split(',')[0]}`, base: r.psnr });
   }
   if (cases.length === 0) throw new Error(`shiftFigure: no "${options.baseline}" rows to measure gains against`);
   const methods = [...new Set(rows.filter((r) => r.method !== options.baseline).map((r) => r.method))];
@@ -116,8 +132,9 @@ export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: stri
       xaxis: { title: { text: 'shift · setting' }, tickangle: 0, automargin: true },
       yaxis: { title: { text: `PSNR − ${options.baseline} (dB)` }, zeroline: true, zerolinecolor: '#444' },
       // below the axis title: with many methods a legend above the plot runs into the title
-      legend: { orientation: 'h', x: 0, y: -0.28, yanchor: 'top' },
-      margin: { t: 60, b: 40 + 22 * Math.ceil(methods.length / 2) + 70 },
+      legend: { orientation: 'h', x: 0, y: -0.3, yanchor: 'top' },
+      margin: { t: 60, b: 40 + 22 * Math.ceil(methods.length / 2) + 80 },
+      height: 500 + 22 * Math.ceil(methods.length / 2),
     },
   };
 }
