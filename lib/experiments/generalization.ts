@@ -115,6 +115,7 @@ export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: stri
   }
   if (cases.length === 0) throw new Error(`shiftFigure: no "${options.baseline}" rows to measure gains against`);
   const methods = [...new Set(rows.filter((r) => r.method !== options.baseline).map((r) => r.method))];
+  const legendHeight = 22 * Math.ceil(methods.length / 2); // two legend entries a row
   const data = methods.map((m) => ({
     type: 'bar',
     name: m,
@@ -133,8 +134,8 @@ export function shiftFigure(rows: readonly ShiftRow[], options: { baseline: stri
       yaxis: { title: { text: `PSNR − ${options.baseline} (dB)` }, zeroline: true, zerolinecolor: '#444' },
       // below the axis title: with many methods a legend above the plot runs into the title
       legend: { orientation: 'h', x: 0, y: -0.3, yanchor: 'top' },
-      margin: { t: 60, b: 40 + 22 * Math.ceil(methods.length / 2) + 80 },
-      height: 500 + 22 * Math.ceil(methods.length / 2),
+      margin: { t: 60, b: 40 + legendHeight + 80 },
+      height: 500 + legendHeight,
     },
   };
 }
