@@ -77,6 +77,29 @@ describe('validation during training', function () {
     );
   });
 
+  it('data.dropSmall leaves out training images smaller than the patch, and says how many; without it the small image is an error', async () => {
+    const mixed = [...images(2, 24), ...images(1, 6), ...images(1, 24)];
+    const noVal = { data: { patchSize: 8, batchSize: 2 }, validation: undefined, steps: 1 };
+    await assert.rejects(
+      trainLearnedSolver(base('small', noVal), { ...quiet, images: mixed, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-small-')) }),
+      /image 2 \(6x6\) is smaller than the patch size 8/,
+    );
+    const lines: string[] = [];
+    const r = await trainLearnedSolver(base('small', { ...noVal, data: { ...noVal.data, dropSmall: true } }), {
+      ...quiet,
+      log: (l: string) => lines.push(l),
+      images: mixed,
+      runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-small-drop-')),
+    });
+    assert.ok(Number.isFinite(r.log[0].loss));
+    assert.ok(lines.some((l) => /left out 1 of 4 training images smaller than the 8x8 patch/.test(l)), lines.join('\n'));
+    r.solver.dispose();
+    await assert.rejects(
+      trainLearnedSolver(base('small', { ...noVal, data: { patchSize: 30, batchSize: 2, dropSmall: true } }), { ...quiet, images: mixed, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-small-none-')) }),
+      /no training images of at least 30x30/,
+    );
+  });
+
   it('SR: the validation crops are split among the scales like a batch', async () => {
     const r = await trainLearnedSolver(
       base('val_sr', { task: { kind: 'super-resolution', scales: [2, 4], channel: 'same' }, data: { patchSize: 8, batchSize: 2, holdOut: 2 }, validation: { every: 2, crop: 16 }, steps: 2 }),

@@ -56,6 +56,11 @@ export interface TrainConfig {
     limit?: number;
     /** Hold the last N images apart from training, for validation (default 0). */
     holdOut?: number;
+    /**
+     * Leave out training images smaller than the patch (default false: such an image is an error).
+     * For patches larger than some images of a set (T91 has 78×78 images); the count is logged.
+     */
+    dropSmall?: boolean;
   };
   /** Validation during training (bookkeeping: not in the resume key). */
   validation?: ValidationConfig;
@@ -239,6 +244,7 @@ export const trainConfigSchema = z
         augment: z.boolean().default(true),
         limit: posInt.optional(),
         holdOut: z.number().int().min(0).optional(),
+        dropSmall: z.boolean().optional(),
       })
       .strict()
       .default({}),

@@ -201,7 +201,10 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const holdOut = config.data.holdOut ?? 0;
   if (holdOut > 0 && holdOut >= loaded.length) throw new Error(`train config ${config.name}: data.holdOut ${holdOut} leaves no training images (${loaded.length} loaded)`);
   const heldOut = holdOut > 0 ? loaded.slice(loaded.length - holdOut) : [];
-  const images = holdOut > 0 ? loaded.slice(0, loaded.length - holdOut) : loaded; // the caller's array is not changed
+  const kept = holdOut > 0 ? loaded.slice(0, loaded.length - holdOut) : loaded; // the caller's array is not changed
+  const p = config.data.patchSize;
+  const images = config.data.dropSmall ? kept.filter((im) => im.height >= p && im.width >= p) : kept;
+  if (images.length < kept.length) say(`data.dropSmall: left out ${kept.length - images.length} of ${kept.length} training images smaller than the ${p}x${p} patch`);
   let validationImages: RawImage[] = [];
   if (config.validation) {
     const v = config.validation;
@@ -213,7 +216,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       validationImages = v.limit ? heldOut.slice(0, v.limit) : heldOut;
     }
   }
-  if (images.length === 0) throw new Error('trainLearnedSolver: no training images');
+  if (images.length === 0) throw new Error(`trainLearnedSolver: no training images${config.data.dropSmall ? ` of at least ${p}x${p} (data.dropSmall left them all out)` : ''}`);
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
   if (declared !== undefined && declared !== channels) {
