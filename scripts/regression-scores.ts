@@ -54,11 +54,26 @@ export function modelTask(dir: string): string {
 }
 
 /** The training task's fields from a model folder's train.json (undefined without one). */
-function trainTask(dir: string): { kind?: string; kernelSize?: number; kernelSigma?: number } | undefined {
+function trainTask(dir: string): { kind?: string; kernelSize?: number; kernelSigma?: number; scales?: number[] } | undefined {
   const file = path.join(dir, 'train.json');
   if (!fs.existsSync(file)) return undefined;
-  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string; kernelSize?: number; kernelSigma?: number } } };
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string; kernelSize?: number; kernelSigma?: number; scales?: number[] } } };
   return info.trainConfig?.task;
+}
+
+/** The fixture pairs' SR scale (every SR model is scored at it). */
+export const REGRESSION_SR_SCALE = 3;
+
+/**
+ * Whether a model's training saw the setting it is scored on. False only for an SR model trained
+ * without ×3 (e.g. `rim_sr_x24`, ×2 and ×4 only): the fixture's ×3 is its unseen scale, where
+ * beating bicubic is a finding to measure, not a property to assert.
+ * @example
+ * scoredInDistribution('results/models/rim_sr_x24'); // false
+ */
+export function scoredInDistribution(dir: string): boolean {
+  const t = trainTask(dir);
+  return !(t?.kind === 'super-resolution' && t.scales !== undefined && !t.scales.includes(REGRESSION_SR_SCALE));
 }
 
 /** The stored scores file. */
@@ -139,9 +154,9 @@ export async function scoreModel(dir: string): Promise<RegressionScore> {
     const task = trained?.kind ?? 'denoise'; // as modelTask, from the one read of train.json
     if (task === 'super-resolution') {
       // SR models: x3 on the fixture Set5 pairs (Y, 3 pixels shaved), bicubic as the input score.
-      const pairs = await loadSrPairsFromDir(projectPath(REGRESSION_SR_PAIRS), 3);
+      const pairs = await loadSrPairsFromDir(projectPath(REGRESSION_SR_PAIRS), REGRESSION_SR_SCALE);
       try {
-        const ev = evaluate(superResolutionTask({ scale: 3 }), [learnedMethod(solver)], { dataset: 'regression', pairs, keepExamples: 0, progress: false });
+        const ev = evaluate(superResolutionTask({ scale: REGRESSION_SR_SCALE }), [learnedMethod(solver)], { dataset: 'regression', pairs, keepExamples: 0, progress: false });
         const perImage = ev.methods[0].perImage.map((r) => r.quality.psnr);
         return { psnr: ev.rows[1].psnr as number, perImage, inputPsnr: ev.rows[0].psnr as number, weightsSha256 };
       } finally {
