@@ -53,11 +53,14 @@ export function modelTask(dir: string): string {
   return trainTask(dir)?.kind ?? 'denoise';
 }
 
+/** The training task's fields this script reads from train.json. */
+type TrainedTask = { kind?: string; kernelSize?: number; kernelSigma?: number; scales?: number[] };
+
 /** The training task's fields from a model folder's train.json (undefined without one). */
-function trainTask(dir: string): { kind?: string; kernelSize?: number; kernelSigma?: number; scales?: number[] } | undefined {
+function trainTask(dir: string): TrainedTask | undefined {
   const file = path.join(dir, 'train.json');
   if (!fs.existsSync(file)) return undefined;
-  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: { kind?: string; kernelSize?: number; kernelSigma?: number; scales?: number[] } } };
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { trainConfig?: { task?: TrainedTask } };
   return info.trainConfig?.task;
 }
 

@@ -20,6 +20,16 @@ export interface PatchSamplerOptions {
 }
 
 /**
+ * The images with room for a `patchSize` square patch (both sides at least `patchSize`), in order:
+ * what a {@link PatchSampler} accepts. For training configs with `data.dropSmall`.
+ * @example
+ * const usable = imagesFittingPatch(await loadRawImages('T91'), 96); // T91's 78×78 images left out
+ */
+export function imagesFittingPatch(images: readonly RawImage[], patchSize: number): RawImage[] {
+  return images.filter((im) => im.height >= patchSize && im.width >= patchSize);
+}
+
+/**
  * Draws batches of random patches `[b, p, p, c]` (float32 in [0, 1]) from a list of images.
  * @example
  * const sampler = new PatchSampler(await loadRawImages('Train400'), { patchSize: 32, batchSize: 8, seed: 1 });

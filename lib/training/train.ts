@@ -9,7 +9,7 @@ import { engineLabel } from '../engine/native';
 import { datasetInfo, loadRawImages } from '../io/datasets';
 import { writeFileAtomic } from '../io/files';
 import { RawImage } from '../io/image';
-import { PatchSampler } from '../io/patches';
+import { imagesFittingPatch, PatchSampler } from '../io/patches';
 import { modelsDir, resultsDir } from '../io/paths';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
 import { initialiseFromModel, saveLearnedSolver } from '../solvers/learned/io';
@@ -203,7 +203,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   const heldOut = holdOut > 0 ? loaded.slice(loaded.length - holdOut) : [];
   const kept = holdOut > 0 ? loaded.slice(0, loaded.length - holdOut) : loaded; // the caller's array is not changed
   const p = config.data.patchSize;
-  const images = config.data.dropSmall ? kept.filter((im) => im.height >= p && im.width >= p) : kept;
+  const images = config.data.dropSmall ? imagesFittingPatch(kept, p) : kept;
   if (images.length < kept.length) say(`data.dropSmall: left out ${kept.length - images.length} of ${kept.length} training images smaller than the ${p}x${p} patch`);
   let validationImages: RawImage[] = [];
   if (config.validation) {

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { tf } from '../../lib/engine/tf';
 import { loadRawImages } from '../../lib/io/datasets';
 import { RawImage } from '../../lib/io/image';
-import { PatchSampler } from '../../lib/io/patches';
+import { imagesFittingPatch, PatchSampler } from '../../lib/io/patches';
 import { projectPath } from '../../lib/io/paths';
 import { augmentedBatch, createSegmenter, loadCamVid, medianFrequencyWeights, NO_AUGMENT, resolveSegTrainConfig, segmenterTrainStep } from '../../lib/segmentation';
 import { createLearnedSolver, LearnedSolverConfig } from '../../lib/solvers/learned/factory';
@@ -87,9 +87,10 @@ export async function timeConfigStep(file: string, options: { iters: number; war
   const c = resolveTrainConfig(json, file);
   const { definition: task, params: taskParams } = resolveTask(c.task, `bench ${name}`);
   const datasets = Array.isArray(c.data.dataset) ? c.data.dataset : [c.data.dataset];
-  const images: RawImage[] = task.loadImages
+  const loaded: RawImage[] = task.loadImages
     ? await task.loadImages(taskParams, { limit: 8 })
     : (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: c.data.channels, limit: 8 })))).flat();
+  const images = c.data.dropSmall ? imagesFittingPatch(loaded, c.data.patchSize) : loaded; // as training does
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const solver = createLearnedSolver({ ...c.model, channels, seed: 0 } as LearnedSolverConfig);
   const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
