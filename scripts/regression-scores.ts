@@ -79,6 +79,22 @@ export function scoredInDistribution(dir: string): boolean {
   return !(t?.kind === 'super-resolution' && t.scales !== undefined && !t.scales.includes(REGRESSION_SR_SCALE));
 }
 
+/**
+ * Committed models measured under their input on the fixture crops although they gain on the test
+ * sets, each with the measurement that says so; they are held to their stored score only. Add one
+ * only with such a measurement.
+ */
+export const UNDER_INPUT_ON_FIXTURE: Readonly<Record<string, string>> = {
+  lgd_sr:
+    'the 13k-parameter LGD adds grain to the near-flat img_001 (43.10 dB, bicubic 45.70) but gains on img_002 ' +
+    '(35.35, bicubic 34.71) and on Set5 x3 (31.41, bicubic 30.41)',
+};
+
+/** Whether the regression test asserts that a model beats its input (noisy / bicubic) on the crops. */
+export function mustBeatInput(dir: string): boolean {
+  return modelTask(dir) !== 'semantic-synthesis' && scoredInDistribution(dir) && !(path.basename(dir) in UNDER_INPUT_ON_FIXTURE);
+}
+
 /** The stored scores file. */
 export const REGRESSION_FILE = projectPath('test', 'fixtures', 'regression.json');
 
