@@ -1,8 +1,10 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
+import * as fs from 'fs';
+import * as os from 'os';
 import { initEngine, tf } from '../lib/engine';
 import { modelsDir } from '../lib/io/paths';
-import { committedModels, modelTask, mustBeatInput, readRegressionFile, REGRESSION_SIGMA, scoreModel, scoredInDistribution, UNDER_INPUT_ON_FIXTURE } from '../scripts/regression-scores';
+import { committedModels, exemptUnderInput, modelTask, mustBeatInput, readRegressionFile, REGRESSION_SIGMA, scoreModel, scoredInDistribution, UNDER_INPUT_ON_FIXTURE, weightsSha256Of } from '../scripts/regression-scores';
 
 /**
  * Each committed model in results/models/ re-scored on two fixed 48×48 fixture crops (σ = 25,
@@ -29,10 +31,29 @@ describe('regression: committed models on fixed crops', function () {
     assert.deepEqual(exempt, models.filter((m) => /^rim_sr(_nograd)?_x24$/.test(m)));
   });
 
-  it('a model exempt by measurement (UNDER_INPUT_ON_FIXTURE) is committed and named with its numbers', () => {
-    for (const [name, why] of Object.entries(UNDER_INPUT_ON_FIXTURE)) {
+  it('a model exempt by measurement (UNDER_INPUT_ON_FIXTURE) is committed with the weights measured, and named with its numbers', () => {
+    for (const [name, entry] of Object.entries(UNDER_INPUT_ON_FIXTURE)) {
       assert.ok(models.includes(name), `${name} is exempt but not committed`);
-      assert.match(why, /\d+\.\d+ dB/, `${name}: the exemption gives no measurement`);
+      assert.match(entry.why, /\d+\.\d+ dB/, `${name}: the exemption gives no measurement`);
+      const dir = path.join(modelsDir(), name);
+      assert.equal(weightsSha256Of(dir), entry.weightsSha256, `${name}: its weights changed since the exemption was measured: measure the new weights, then renew or drop the exemption`);
+      assert.ok(exemptUnderInput(dir));
+    }
+  });
+
+  it('an exemption holds for the measured weights only', () => {
+    const [name, entry] = Object.entries(UNDER_INPUT_ON_FIXTURE)[0];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exempt-'));
+    const other = path.join(dir, name);
+    fs.mkdirSync(other);
+    try {
+      fs.copyFileSync(path.join(modelsDir(), name, 'train.json'), path.join(other, 'train.json'));
+      fs.writeFileSync(path.join(other, 'weights.bin'), Buffer.from([1, 2, 3]));
+      assert.notEqual(weightsSha256Of(other), entry.weightsSha256);
+      assert.equal(exemptUnderInput(other), false);
+      assert.equal(mustBeatInput(other), true, 'retrained weights must beat their input again');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
