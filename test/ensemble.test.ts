@@ -96,6 +96,7 @@ describe('geometric self-ensemble', function () {
     const ev = evaluate(task, [method], { dataset: 'toy', pairs: [{ name: 'p', hr, lr }], curveImages: 1, keepExamples: 1, progress: false });
     assert.equal(ev.rows[1].method, 'tiny ×8');
     assert.equal(ev.methods[0].curve.length, 4);
+    assert.equal(ev.methods[0].horizon, rim.config.steps, 'the ensemble keeps the learned method\'s T');
     const viaRestore = await restore(lr, { task: 'sr', scale: 3, model: rim, ensemble: true });
     assert.equal(maxDiff(viaRestore, ev.methods[0].examples[0].output), 0);
     const e = ev.methods[0].examples[0];

@@ -105,6 +105,11 @@ describe('learned-solver experiments', function () {
     assert.deepEqual(layout.shapes.map((s) => s.x0), [2, 3]);
     assert.equal(layout.xaxis.type, 'log');
     assert.deepEqual((fig.data[0] as { x: number[] }).x, [1, 2, 3, 4]);
+    // without options.horizon: each curve's own T, once per distinct T; a curve without one (classical) marks none
+    const own = stepCurveFigure([{ name: 'RIM', psnr: [20, 25, 26, 26], horizon: 2 }, { name: 'LGD', psnr: [21, 24, 25, 25, 25, 25], horizon: 3 }, { name: 'RIM 2', psnr: [1, 2, 3, 4], horizon: 2 }, { name: 'TV', psnr: [1, 2] }]).layout as { shapes: { x0: number }[]; annotations: { text: string }[] };
+    assert.deepEqual(own.shapes.map((s) => s.x0), [2, 3]);
+    assert.deepEqual(own.annotations.map((a) => a.text), ['T = 2', 'T = 3']);
+    assert.equal((stepCurveFigure([{ name: 'TV', psnr: [1, 2] }]).layout as { shapes?: unknown }).shapes, undefined);
     const losses = trainingComparisonFigure([{ name: 'a', log: entries([4, 2, 0, 2]) }], { window: 2 });
     assert.deepEqual((losses.data[0] as { y: number[] }).y, [4, 3, 1, 1]);
     assert.equal(meanLoss(entries([4, 2, 0, 2]), 1, 3), 1);

@@ -199,6 +199,7 @@ describe('tasks', function () {
       assert.deepEqual(ev.rows.map((r) => r.method), ['degraded input', 'TV (L-BFGS)', 'RIM']);
       assert.ok(ev.rows.every((r) => r.task === 'inpaint' && Number.isFinite(r.psnr) && (r.ssim ?? 2) <= 1));
       assert.equal(ev.methods[1].curve.length, 6, 'the learned curve runs to 2T');
+      assert.deepEqual(ev.methods.map((m) => m.horizon), [undefined, 3], 'the learned method carries its T, the classical one none');
       assert.ok(ev.methods[0].curve.length >= 1, 'TV records its iterations');
       // Same measurements for every method: the input row does not depend on the methods.
       const alone = evaluate(task, [tvMethod({ lambda: 2, iterations: 5 })], { dataset: 'synthetic', images, keepExamples: 0, progress: false });

@@ -54,6 +54,7 @@ export function selfEnsembleMethod(method: Method, name = `${method.name} ×8`):
   return {
     name,
     params: method.params,
+    ...(method.horizon !== undefined ? { horizon: method.horizon } : {}),
     restore(y, task, context) {
       const backs: tf.Tensor4D[] = [];
       let curve: number[] | undefined;

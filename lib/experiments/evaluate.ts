@@ -46,6 +46,11 @@ export interface Method {
   readonly name: string;
   /** Its chosen settings for the table's `params` column, e.g. `'λ=8'` (optional). */
   readonly params?: string;
+  /**
+   * The step whose output a learned method returns (its trained horizon T, unless run for other
+   * steps); absent for the classical solvers. Step-curve figures mark it.
+   */
+  readonly horizon?: number;
   restore(y: tf.Tensor4D, task: RestorationTask, context: MethodContext): MethodResult;
 }
 
@@ -93,6 +98,7 @@ export function learnedMethod(solver: LearnedSolver, options: LearnedMethodOptio
   if (curveSteps < steps) throw new Error(`learnedMethod: curveSteps (${curveSteps}) < steps (${steps})`);
   return {
     name: options.name ?? solver.kind.toUpperCase(),
+    horizon: steps,
     restore(y, task, context) {
       const view = task.view(y, context.input, context.truth);
       try {
@@ -146,6 +152,8 @@ export interface EvaluateSetOptions {
 /** One method's results on a test set. */
 export interface MethodEvaluation {
   method: string;
+  /** The method's {@link Method.horizon} (learned methods: the step of their output). */
+  horizon?: number;
   perImage: { name: string; quality: Quality; seconds: number }[];
   /** Mean PSNR at steps 1, 2, … over the curve images (empty without curves). */
   curve: number[];
@@ -181,7 +189,7 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
   const names = methods.map((m) => m.name).join(', ');
   const bar = options.progress === false ? undefined : progress(images.length, { label: `${names} ${options.dataset} ${task.label}` });
   const input: TaskEvaluation['input'] = [];
-  const results: MethodEvaluation[] = methods.map((m) => ({ method: m.name, perImage: [], curve: [], examples: [], seconds: 0, work: 0 }));
+  const results: MethodEvaluation[] = methods.map((m) => ({ method: m.name, ...(m.horizon !== undefined ? { horizon: m.horizon } : {}), perImage: [], curve: [], examples: [], seconds: 0, work: 0 }));
   const curveSums: number[][] = methods.map(() => []);
   images.forEach((im, i) => {
     const truth = task.prepare(im.image);

@@ -170,13 +170,18 @@ export interface StepCurve {
   name: string;
   psnr: readonly number[];
   dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot';
+  /** The step a learned method's output is taken at (its trained T), marked unless `options.horizon` is given. */
+  horizon?: number;
 }
 
 /**
  * PSNR against the step, with a dotted vertical line at the trained horizon T (the paper's
- * Figure 2: does the estimate stay good when run past the steps it was trained for?). With
- * `logX` the step axis is logarithmic and spans the steps of the curves.
+ * Figure 2: does the estimate stay good when run past the steps it was trained for?): at
+ * `options.horizon`, or else at each distinct `horizon` of the curves (an evaluation's
+ * `MethodEvaluation.horizon`: every learned model its own T). With `logX` the step axis is
+ * logarithmic and spans the steps of the curves.
  * @example
+ * stepCurveFigure(ev.methods.filter((m) => m.curve.length).map((m) => ({ name: m.method, psnr: m.curve, horizon: m.horizon })));
  * stepCurveFigure([{ name: 'RIM', psnr: miouPerStep }], { horizon: 8, yLabel: "mIoU by φ'" }); // another per-step quality
  * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
  */
@@ -190,7 +195,8 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
     logX: options.logX,
   });
   const layout = fig.layout as Record<string, unknown>;
-  const horizons = [...new Set(options.horizon === undefined ? [] : typeof options.horizon === 'number' ? [options.horizon] : options.horizon)].sort((a, b) => a - b);
+  const given = options.horizon === undefined ? curves.flatMap((c) => (c.horizon === undefined ? [] : [c.horizon])) : typeof options.horizon === 'number' ? [options.horizon] : options.horizon;
+  const horizons = [...new Set(given)].sort((a, b) => a - b);
   if (horizons.length) {
     layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
     // shapes take data values on a log axis, annotations its decades
