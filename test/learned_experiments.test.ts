@@ -110,6 +110,12 @@ describe('learned-solver experiments', function () {
     assert.deepEqual(own.shapes.map((s) => s.x0), [2, 3]);
     assert.deepEqual(own.annotations.map((a) => a.text), ['T = 2', 'T = 3']);
     assert.equal((stepCurveFigure([{ name: 'TV', psnr: [1, 2] }]).layout as { shapes?: unknown }).shapes, undefined);
+    // a colour per curve and a legend below pass through; a two-line title gets a top margin above the T labels
+    const styled = stepCurveFigure([{ name: 'RIM', psnr: [1, 2], horizon: 1, color: '#123456', dash: 'dash' }], { title: 'a<br><sup>b</sup>', legend: 'below' });
+    assert.equal((styled.data[0] as { line: { color: string } }).line.color, '#123456');
+    assert.equal((styled.layout as { margin: { t: number } }).margin.t, 130);
+    assert.equal((styled.layout as { legend: { orientation: string; y: number } }).legend.y < 0, true);
+    assert.ok((stepCurveFigure([{ name: 'RIM', psnr: [1, 2], horizon: 1 }], { title: 'one line' }).layout as { margin: { t: number } }).margin.t < 130);
     const losses = trainingComparisonFigure([{ name: 'a', log: entries([4, 2, 0, 2]) }], { window: 2 });
     assert.deepEqual((losses.data[0] as { y: number[] }).y, [4, 3, 1, 1]);
     assert.equal(meanLoss(entries([4, 2, 0, 2]), 1, 3), 1);

@@ -172,6 +172,8 @@ export interface StepCurve {
   dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot';
   /** The step a learned method's output is taken at (its trained T), marked unless `options.horizon` is given. */
   horizon?: number;
+  /** A colour (e.g. one per model, the dash telling its cases apart); default: the cycle. */
+  color?: string;
 }
 
 /**
@@ -185,14 +187,15 @@ export interface StepCurve {
  * stepCurveFigure([{ name: 'RIM', psnr: miouPerStep }], { horizon: 8, yLabel: "mIoU by φ'" }); // another per-step quality
  * stepCurveFigure([{ name: 'RIM', psnr: ev.curve }], { horizon: 8, title: 'BSD68, σ=25' });
  */
-export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number | readonly number[]; title?: string; xLabel?: string; yLabel?: string; logX?: boolean } = {}): Figure {
+export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon?: number | readonly number[]; title?: string; xLabel?: string; yLabel?: string; logX?: boolean; legend?: 'right' | 'below' } = {}): Figure {
   const fig = lineFigure({
     title: options.title,
     xLabel: options.xLabel ?? 'step t',
     yLabel: options.yLabel ?? 'PSNR (dB)', // `psnr` holds another per-step quality when yLabel names it
-    series: curves.map((c) => ({ name: c.name, x: c.psnr.map((_, t) => t + 1), y: c.psnr, dash: c.dash })),
+    series: curves.map((c) => ({ name: c.name, x: c.psnr.map((_, t) => t + 1), y: c.psnr, dash: c.dash, ...(c.color ? { color: c.color } : {}) })),
     markers: curves.every((c) => c.psnr.length <= 40),
     logX: options.logX,
+    legend: options.legend,
   });
   const layout = fig.layout as Record<string, unknown>;
   const given = options.horizon === undefined ? curves.flatMap((c) => (c.horizon === undefined ? [] : [c.horizon])) : typeof options.horizon === 'number' ? [options.horizon] : options.horizon;
@@ -201,6 +204,8 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
     layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
     // shapes take data values on a log axis, annotations its decades
     layout.annotations = horizons.map((h, i) => ({ x: logAxisPosition(h, options.logX ?? false), y: 1, xref: 'x', yref: 'paper', text: `T = ${h}`, showarrow: false, yanchor: 'bottom', xanchor: i % 2 ? 'left' : 'right' }));
+    // a two-line title (a <br><sup> subtitle) would sit on the T labels over the plot: give the top margin room for both
+    if (options.title?.includes('<br>')) layout.margin = { ...((layout.margin as object | undefined) ?? {}), t: 130 };
   }
   return fig;
 }
