@@ -105,6 +105,12 @@ describe('tasks', function () {
         assert.ok(taskDefinition(c.task.kind), f);
       }
     });
+
+    it('every shipped config (learned solvers and segmenters) has its row in configs/README.md', () => {
+      const readme = fs.readFileSync(path.join('configs', 'README.md'), 'utf8');
+      const missing = fs.readdirSync('configs').filter((f) => f.endsWith('.json') && !readme.includes(`| \`${f}\` |`));
+      assert.deepEqual(missing, [], `configs/README.md has no table row for ${missing.join(', ')}: say what each config trains and how it came out`);
+    });
   });
 
   describe('super-resolution training task', () => {
