@@ -15,7 +15,6 @@
  * numbers), and say why in the commit. Each entry keeps the SHA-256 of the model's weights.bin,
  * so the test can tell a changed model from changed code.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
@@ -23,6 +22,7 @@ import { initEngine, tf } from '../lib/engine';
 import { readRaw, writeFileAtomic } from '../lib/io';
 import { modelsDir, projectPath } from '../lib/io/paths';
 import { Rng } from '../lib/util/rng';
+import { sha256File } from '../lib/util/checksums';
 import { gaussianLikelihood } from '../lib/likelihoods';
 import { psnrPerImage } from '../lib/metrics';
 import { mean } from '../lib/metrics/mean';
@@ -97,7 +97,7 @@ export const UNDER_INPUT_ON_FIXTURE: Readonly<Record<string, { weightsSha256: st
 
 /** The SHA-256 of a model folder's weights.bin. */
 export function weightsSha256Of(dir: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'weights.bin'))).digest('hex');
+  return sha256File(path.join(dir, 'weights.bin'));
 }
 
 /** Whether a model folder's weights are the ones exempted in {@link UNDER_INPUT_ON_FIXTURE}. */
