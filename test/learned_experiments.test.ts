@@ -15,7 +15,7 @@ import {
   trainingSummaryMarkdown,
 } from '../lib/experiments';
 import { psnrPerImage } from '../lib/metrics';
-import { validateRows } from '../lib/report';
+import { lineFigure, validateRows } from '../lib/report';
 import { createProblem } from '../lib/solvers/classical';
 import { gaussianLikelihood } from '../lib/likelihoods';
 import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
@@ -116,6 +116,9 @@ describe('learned-solver experiments', function () {
     assert.equal((styled.layout as { margin: { t: number } }).margin.t, 130);
     assert.equal((styled.layout as { legend: { orientation: string; y: number } }).legend.y < 0, true);
     assert.ok((stepCurveFigure([{ name: 'RIM', psnr: [1, 2], horizon: 1 }], { title: 'one line' }).layout as { margin: { t: number } }).margin.t < 130);
+    // a single curve keeps its legend (the name says which model it is); a plain line plot of one series hides it
+    assert.equal((stepCurveFigure([{ name: 'RIM', psnr: [1, 2], horizon: 1 }]).layout as { showlegend: boolean }).showlegend, true);
+    assert.equal((lineFigure({ series: [{ name: 'loss', y: [1, 2] }] }).layout as { showlegend: boolean }).showlegend, false);
     const losses = trainingComparisonFigure([{ name: 'a', log: entries([4, 2, 0, 2]) }], { window: 2 });
     assert.deepEqual((losses.data[0] as { y: number[] }).y, [4, 3, 1, 1]);
     assert.equal(meanLoss(entries([4, 2, 0, 2]), 1, 3), 1);

@@ -196,6 +196,7 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
     markers: curves.every((c) => c.psnr.length <= 40),
     logX: options.logX,
     legend: options.legend,
+    showLegend: true, // one curve too: the legend names the model, which the title does not
   });
   const layout = fig.layout as Record<string, unknown>;
   const given = options.horizon === undefined ? curves.flatMap((c) => (c.horizon === undefined ? [] : [c.horizon])) : typeof options.horizon === 'number' ? [options.horizon] : options.horizon;

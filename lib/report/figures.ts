@@ -512,6 +512,11 @@ export interface LineFigureOptions {
    * the x axis, so that long names or many series do not squeeze the plot).
    */
   legend?: 'right' | 'below';
+  /**
+   * Show the legend (default: when there are at least two series). `true` names even a single
+   * curve, where the title alone would not say which model it is.
+   */
+  showLegend?: boolean;
   /** Width in CSS pixels (default 720). */
   width?: number;
   /** Height in CSS pixels (default 450). */
@@ -593,7 +598,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
     },
     // below: under the x axis title (paper y < 0), left-aligned, one entry per line
     legend: below ? { orientation: 'v', x: 0, xanchor: 'left', y: -0.13, yanchor: 'top' } : { orientation: 'v' },
-    showlegend: data.length > 1,
+    showlegend: options.showLegend ?? data.length > 1,
   };
   if (options.title) layout.title = { text: options.title };
   if (options.width) layout.width = options.width;
