@@ -2,6 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { initEngine, tf } from '../lib/engine';
 import { denoisingTask, evaluate, learnedMethod, loadImagesFromDir, loadSrPairsFromDir, restore, semanticSynthesisTask, synthesisMethod, synthesizeFolder } from '../lib/experiments';
 import { readImage } from '../lib/io/image';
@@ -217,5 +218,45 @@ describe('npm run evaluate', function () {
         assert.match(r.stderr.trim().split('\n')[0], message, args.join(' '));
       }
     });
+  });
+});
+
+describe('scripts/semantic-probe.ts (notebook 04\'s TV subset, by committed code)', function () {
+  this.timeout(300_000);
+  const probe = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'semantic-probe.ts'), ...args], {
+      cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, LGD_ENGINE_QUIET: '1' },
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('names what is wrong: no model, a folder without model.json', () => {
+    const none = probe([]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--model is required/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-probe-'));
+    try {
+      const r = probe(['--model', empty, '--images', '1']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /no saved model in .*\(no model\.json\)/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('scores a committed model at T and 2T by both segmenters, as notebook 04 does', function () {
+    const committed = ['rim_semantic_ce2', 'seg_phi', 'seg_phi_eval'].every((m) => fs.existsSync(path.join(__dirname, '..', 'results', 'models', m, 'model.json')));
+    if (!committed || !fs.existsSync(path.join(__dirname, '..', 'data', 'semantic', 'CamVid', 'test'))) this.skip();
+    const r = probe(['--model', 'rim_semantic_ce2', '--images', '1', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, number | string>);
+    assert.deepEqual(rows.map((x) => x.steps), [8, 16]);
+    for (const x of rows) {
+      assert.equal(x.images, 1);
+      for (const k of ['miou_independent', 'miou_inverted']) assert.ok((x[k] as number) > 0 && (x[k] as number) <= 1, `${k} = ${x[k]}`);
+      assert.ok(Number.isFinite(x.psnr as number));
+    }
+    // φ is what the descent inverts: it must be fooled more than the independent φ'
+    assert.ok((rows[0].miou_inverted as number) > (rows[0].miou_independent as number));
   });
 });
