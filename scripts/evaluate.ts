@@ -1,7 +1,7 @@
 /**
  * Runs a committed model on a folder of images and measures it beside the baseline:
  *
- *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr] [--ensemble] [--json] [--out DIR]
+ *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr48] [--ensemble] [--json] [--out DIR]
  *   npm run -s evaluate -- --task denoise --sigma 25 --images DIR [--quantize] [--gray] [--model rim_gray] [--seed N] [--json] [--out DIR]
  *   npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model rim_deblur] ...
  *
@@ -29,30 +29,22 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import {
-  defaultModel, evaluate, selfEnsembleMethod, labelFiles, learnedMethod, loadImagesFromDir, loadOrTrainModel, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
+  defaultModel, evaluate, loadModelArg, selfEnsembleMethod, labelFiles, learnedMethod, loadImagesFromDir, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
   semanticSynthesisTask, synthesisMethod, SYNTHESIS_METHODS, SYNTHESIS_MODELS, SynthesisMethodName, synthesizeFolder,
 } from '../lib/experiments';
 import { writeImage } from '../lib/io/image';
 import { modelsDir } from '../lib/io/paths';
-import { isModelPath } from '../lib/training/train';
 import { camvidDir, camvidTensors, hasCamVid, loadCamVid, loadSegmenter } from '../lib/segmentation';
 import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
-/** A model by name (under results/models/) or by folder path (absolute, or with a '/': e.g. an exported checkpoint). */
-function loadModel(model: string): ReturnType<typeof loadOrTrainModel> {
-  if (!isModelPath(model)) return loadOrTrainModel(model);
-  const dir = path.resolve(model);
-  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--model ${model}: no saved model in ${dir} (no model.json)`);
-  return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });
-}
 
 const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--ensemble] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
-  --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
+  --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr48 (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
   rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
@@ -114,7 +106,7 @@ async function main(): Promise<void> {
   const images = taskName === 'sr' ? undefined : await loadImagesFromDir(dir, v.gray ? 1 : undefined);
   const channels = taskName === 'sr' ? 1 : images![0].image.shape[3];
   const modelName = v.model ?? defaultModel(taskName, channels);
-  const model = await loadModel(modelName);
+  const model = await loadModelArg(modelName);
   try {
     if (taskName !== 'sr' && model.solver.config.channels !== channels) {
       throw new Error(
@@ -177,7 +169,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   if (!hasCamVid('train')) throw new Error(`the mean-colour start needs CamVid train in ${camvidDir()} (npm run setup -- --only data)`);
   const segmenter = await loadSegmenter(segDir);
   const modelName = methodName === 'tv' || methodName === 'mean' ? undefined : ((v.model as string | undefined) ?? SYNTHESIS_MODELS[methodName]);
-  const model = modelName ? await loadModel(modelName) : undefined;
+  const model = modelName ? await loadModelArg(modelName) : undefined;
   const train = camvidTensors(await loadCamVid('train'));
   const colors = perClassMeanColors(train.x, train.labels);
   tf.dispose([train.x, train.labels]);

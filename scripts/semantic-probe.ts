@@ -16,9 +16,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import { modelsDir } from '../lib/io/paths';
-import { isModelPath } from '../lib/training/train';
 import { camvidTensors, cropCamVidSample, evaluationSubset, loadCamVid, loadSegmenter } from '../lib/segmentation';
-import { evaluateSemantic, loadOrTrainModel, perClassMeanColors, semanticLearnedMethod, semanticSynthesisTask, TrainedModel } from '../lib/experiments';
+import { evaluateSemantic, loadModelArg, perClassMeanColors, semanticLearnedMethod, semanticSynthesisTask, TrainedModel } from '../lib/experiments';
 import { parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
@@ -26,12 +25,6 @@ const USAGE = 'usage: npx tsx scripts/semantic-probe.ts --model NAME|DIR [--mode
 /** Notebook 04's full-size subset: every 4th test image, its first 8 (the TV images) spread over the split. */
 export const PROBE_SUBSET = { every: 4, first: 8 } as const;
 
-async function loadModel(model: string): Promise<TrainedModel> {
-  if (!isModelPath(model)) return loadOrTrainModel(model);
-  const dir = path.resolve(model);
-  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--model ${model}: no saved model in ${dir} (no model.json)`);
-  return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });
-}
 
 async function main(): Promise<void> {
   const cli = parseCommandLine({
@@ -54,7 +47,7 @@ async function main(): Promise<void> {
   const phiEval = await segmenter('seg_phi_eval');
   const models: TrainedModel[] = [];
   try {
-    for (const n of names) models.push(await loadModel(n));
+    for (const n of names) models.push(await loadModelArg(n));
     const train = camvidTensors(await loadCamVid('train'));
     const colors = perClassMeanColors(train.x, train.labels);
     tf.dispose([train.x, train.labels]);

@@ -16,7 +16,7 @@ import { LearnedSolver } from '../solvers/learned/types';
 import { LogEntry, runningMean } from '../training/log';
 import { TrainConfigInput } from '../training/config';
 import { TrainRecord } from '../training/export';
-import { trainLearnedSolver } from '../training/train';
+import { isModelPath, trainLearnedSolver } from '../training/train';
 import { Example } from './classical';
 import { evaluate, learnedMethod } from './evaluate';
 import { comparisonGridRows } from './figures';
@@ -90,6 +90,22 @@ export async function loadOrTrainModel(name: string, options: LoadModelOptions =
   const info = read<TrainInfo>('train.json');
   const log = read<{ entries: LogEntry[] }>('training_log.json')?.entries;
   return { name, solver, info, log, dir, source: 'loaded' };
+}
+
+/**
+ * A model named on a command line: a name under `results/models/` (as {@link loadOrTrainModel}), or a
+ * model folder given as a path (absolute, or with a '/'; e.g. a checkpoint exported by
+ * `scripts/export-checkpoint.ts`).
+ * @throws naming the option value and the folder when the folder holds no model.json
+ * @example
+ * await loadModelArg('rim_sr48');
+ * await loadModelArg('results/runs/rim_sr48/checkpoints/step-004000');
+ */
+export async function loadModelArg(model: string): Promise<TrainedModel> {
+  if (!isModelPath(model)) return loadOrTrainModel(model);
+  const dir = path.resolve(model);
+  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--model ${model}: no saved model in ${dir} (no model.json)`);
+  return loadOrTrainModel(path.basename(dir), { dir: path.dirname(dir) });
 }
 
 /**

@@ -17,9 +17,12 @@ import { deblurringTask, denoisingTask, RestorationTask, superResolutionTask } f
 /** The tasks that {@link restore} and `npm run evaluate` know. */
 export type RestoreTaskName = 'denoise' | 'sr' | 'deblur';
 
-/** The committed model of each task (denoising: by channels). */
+/**
+ * The committed model of each task (denoising: by channels). SR: `rim_sr48`, the F = 48 RIM
+ * widened from `rim_sr` and trained on (`rim_sr` stays as notebook 03's equal-steps comparison).
+ */
 export function defaultModel(task: RestoreTaskName, channels: number): string {
-  if (task === 'sr') return 'rim_sr';
+  if (task === 'sr') return 'rim_sr48';
   if (task === 'deblur') return 'rim_deblur';
   return channels === 1 ? 'rim_gray' : 'rim_color';
 }
@@ -64,7 +67,7 @@ export interface RestoreImageOptions {
  * Loading, tidying and rounding happen inside; the result is a new 8-bit `[1, h, w, c]` tensor.
  * @param image the measurement `[1, h, w, c]` in [0, 1] (not disposed)
  * @example
- * const sr = await restore(lr, { task: 'sr', scale: 3 });            // with results/models/rim_sr
+ * const sr = await restore(lr, { task: 'sr', scale: 3 });            // with results/models/rim_sr48
  * const x = await restore(noisy, { task: 'denoise', sigma: 25 });    // rim_gray or rim_color by channels
  * const plus = await restore(lr, { task: 'sr', scale: 3, ensemble: true }); // 8 flips / rotations averaged
  */
