@@ -77,6 +77,16 @@ describe('validation during training', function () {
     );
   });
 
+  it('a gray run validates on a colour training-use set (T91) in gray', async () => {
+    const r = await trainLearnedSolver(base('val_gray', { data: { patchSize: 8, batchSize: 2 }, validation: { every: 2, crop: 16, dataset: 'T91', limit: 1 }, steps: 2 }), {
+      ...quiet,
+      images: images(4, 24),
+      runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-gray-')),
+    });
+    assert.ok(Number.isFinite(r.log[1].valPsnr as number));
+    r.solver.dispose();
+  });
+
   it('data.dropSmall leaves out training images smaller than the patch, and says how many; without it the small image is an error', async () => {
     const mixed = [...images(2, 24), ...images(1, 6), ...images(1, 24)];
     const noVal = { data: { patchSize: 8, batchSize: 2 }, validation: undefined, steps: 1 };

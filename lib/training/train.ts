@@ -8,7 +8,7 @@ import { initEngine, tf } from '../engine';
 import { engineLabel } from '../engine/native';
 import { datasetInfo, loadRawImages } from '../io/datasets';
 import { writeFileAtomic } from '../io/files';
-import { RawImage } from '../io/image';
+import { Channels, RawImage } from '../io/image';
 import { imagesFittingPatch, PatchSampler } from '../io/patches';
 import { modelsDir, resultsDir } from '../io/paths';
 import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/factory';
@@ -210,11 +210,17 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     const v = config.validation;
     if (v.dataset) {
       if (datasetInfo(v.dataset).use !== 'train') throw new Error(`train config ${config.name}: validation.dataset ${v.dataset} is a test set; validate on held-apart training images (data.holdOut) or a training-use set`);
-      validationImages = await loadRawImages(v.dataset, { channels: config.data.channels, limit: v.limit });
+      // In the training images' channels: a gray run validating on a colour set (T91) sees it in gray.
+      const channels = config.data.channels ?? (kept[0]?.channels as Channels | undefined);
+      validationImages = await loadRawImages(v.dataset, { channels, limit: v.limit });
     } else {
       if (heldOut.length === 0) throw new Error(`train config ${config.name}: validation needs held-apart images: set data.holdOut (or validation.dataset)`);
       validationImages = v.limit ? heldOut.slice(0, v.limit) : heldOut;
     }
+  }
+  const mismatched = validationImages.find((im) => kept.length > 0 && im.channels !== kept[0].channels);
+  if (mismatched) {
+    throw new Error(`train config ${config.name}: validation images have ${mismatched.channels} channel(s), the training images ${kept[0].channels}`);
   }
   if (images.length === 0) throw new Error(`trainLearnedSolver: no training images${config.data.dropSmall ? ` of at least ${p}x${p} (data.dropSmall left them all out)` : ''}`);
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
