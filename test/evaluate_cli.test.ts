@@ -230,10 +230,15 @@ describe('scripts/semantic-probe.ts (notebook 04\'s TV subset, by committed code
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
-  it('names what is wrong: no model, a folder without model.json', () => {
+  it('names what is wrong: neither a model nor a TV weight, a bad TV weight, a folder without model.json', () => {
     const none = probe([]);
     assert.equal(none.status, 2);
-    assert.match(none.stderr, /--model is required/);
+    assert.match(none.stderr, /give --model \(one or more\) or --tv/);
+    for (const bad of ['abc', '-1']) {
+      const r = probe([`--tv=${bad}`]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`--tv ${bad}: a TV weight λ must be a number ≥ 0`));
+    }
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-probe-'));
     try {
       const r = probe(['--model', empty, '--images', '1']);
@@ -244,13 +249,17 @@ describe('scripts/semantic-probe.ts (notebook 04\'s TV subset, by committed code
     }
   });
 
-  it('scores a committed model at T and 2T by both segmenters, as notebook 04 does', function () {
+  it('scores a committed model at T and 2T by both segmenters, and TV at a given λ, as notebook 04 does', function () {
     const committed = ['rim_semantic_ce2', 'seg_phi', 'seg_phi_eval'].every((m) => fs.existsSync(path.join(__dirname, '..', 'results', 'models', m, 'model.json')));
     if (!committed || !fs.existsSync(path.join(__dirname, '..', 'data', 'semantic', 'CamVid', 'test'))) this.skip();
-    const r = probe(['--model', 'rim_semantic_ce2', '--images', '1', '--json']);
+    const r = probe(['--model', 'rim_semantic_ce2', '--tv', '300', '--iterations', '3', '--images', '1', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const rows = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, number | string>);
+    const all = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, number | string>);
+    const rows = all.filter((x) => x.method === undefined);
     assert.deepEqual(rows.map((x) => x.steps), [8, 16]);
+    const tv = all.filter((x) => x.method === 'tv');
+    assert.deepEqual(tv.map((x) => [x.lambda, x.iterations, x.images]), [[300, 3, 1]]);
+    assert.ok((tv[0].miou_independent as number) > 0 && (tv[0].miou_independent as number) <= 1 && Number.isFinite(tv[0].psnr as number));
     for (const x of rows) {
       assert.equal(x.images, 1);
       for (const k of ['miou_independent', 'miou_inverted']) assert.ok((x[k] as number) > 0 && (x[k] as number) <= 1, `${k} = ${x[k]}`);
