@@ -10,6 +10,7 @@
  *
  *   npx tsx scripts/regression-scores.ts            # print the scores and the stored ones
  *   npx tsx scripts/regression-scores.ts --update   # rewrite test/fixtures/regression.json
+ *   npx tsx scripts/regression-scores.ts --update --model NAME   # score NAME only, keep the other entries
  *
  * Update only on purpose (a model retrained or added, or a change that is meant to move the
  * numbers), and say why in the commit. Each entry keeps the SHA-256 of the model's weights.bin,
@@ -281,11 +282,18 @@ export function readRegressionFile(file = REGRESSION_FILE): RegressionFile {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { update: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { update: { type: 'boolean', default: false }, model: { type: 'string', multiple: true } } });
+  const all = committedModels();
+  const only = values.model ?? [];
+  for (const name of only) {
+    if (!all.includes(name)) throw new Error(`--model ${name}: no such model in ${path.relative(process.cwd(), modelsDir())} (have: ${all.join(', ')})`);
+  }
   await initEngine({ quiet: true });
   const stored = fs.existsSync(REGRESSION_FILE) ? readRegressionFile() : undefined;
-  const models: Record<string, RegressionScore> = {};
-  for (const name of committedModels()) {
+  if (only.length > 0 && values.update && !stored) throw new Error(`--model with --update merges into ${REGRESSION_FILE}, which is missing: run --update without --model first`);
+  // With --model, only the named models are scored; --update then keeps every other stored entry.
+  const models: Record<string, RegressionScore> = only.length > 0 && stored ? { ...stored.models } : {};
+  for (const name of only.length > 0 ? only : all) {
     const score = await scoreModel(path.join(modelsDir(), name));
     models[name] = score;
     const old = stored?.models[name];
@@ -297,7 +305,7 @@ async function main(): Promise<void> {
       command: 'npx tsx scripts/regression-scores.ts --update',
       sigma: REGRESSION_SIGMA,
       crops: { gray: REGRESSION_CROPS[1], color: REGRESSION_CROPS[3], sr: [REGRESSION_SR_PAIRS] },
-      models,
+      models: Object.fromEntries(Object.keys(models).sort().map((k) => [k, models[k]])),
     };
     writeFileAtomic(REGRESSION_FILE, JSON.stringify(file, null, 2) + '\n');
     console.log(`wrote ${path.relative(process.cwd(), REGRESSION_FILE)}`);
