@@ -6,6 +6,7 @@ import { initEngine, tf } from '../lib/engine';
 import {
   denoisingTask,
   evaluateLearned,
+  hasTrainedModel,
   loadOrTrainModel,
   meanLoss,
   publishedDenoisingExtraRows,
@@ -94,6 +95,8 @@ describe('learned-solver experiments', function () {
     const tuned = { ...m, info: { ...m.info!, trainConfig: { init: { model: 'rim_sr' } } as never } };
     assert.match(trainingSummaryMarkdown([tuned]), /\| 2, started from the weights of rim_sr \(its steps and time not counted here\) \| 2\.00 h \|/);
     m.solver.dispose();
+    assert.equal(hasTrainedModel('toy', modelDir), true);
+    assert.equal(hasTrainedModel('absent', modelDir), false);
     await assert.rejects(loadOrTrainModel('absent', { dir: modelDir }), /no trained model "absent" in .*models\/absent: train it with `npm run train -- --config configs\/absent\.json`/);
     await assert.rejects(loadOrTrainModel('absent', { retrain: true }), /no training config .*configs\/absent\.json/);
   });

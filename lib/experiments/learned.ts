@@ -55,6 +55,16 @@ export interface LoadModelOptions {
 }
 
 /**
+ * Whether a trained model `<dir>/<name>/` is there (it has a `model.json`): what a notebook asks
+ * before loading a model that may not be committed yet.
+ * @example
+ * if (hasTrainedModel('lgd_gray_large')) models.push(await loadOrTrainModel('lgd_gray_large'));
+ */
+export function hasTrainedModel(name: string, dir = modelsDir()): boolean {
+  return fs.existsSync(path.join(dir, name, 'model.json'));
+}
+
+/**
  * Loads `results/models/<name>/` (checksums verified), or with `retrain` trains it from
  * `configs/<name>.json` (checkpoints in `results/runs/<name>`, resumed when present) and exports it.
  * @throws naming the folder and the command that makes it when the model is missing
@@ -80,7 +90,7 @@ export async function loadOrTrainModel(name: string, options: LoadModelOptions =
     return { ...loaded, source: 'trained' };
   }
   const dir = path.join(options.dir ?? modelsDir(), name);
-  if (!fs.existsSync(path.join(dir, 'model.json'))) {
+  if (!hasTrainedModel(name, options.dir)) {
     throw new Error(
       `no trained model "${name}" in ${dir}: train it with \`npm run train -- --config configs/${name}.json\`, or ask the notebook to retrain it`,
     );
