@@ -45,7 +45,7 @@ const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
   --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr48 (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
-  rim_semantic / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
+  rim_semantic_ce2 / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
   --seed (denoise, deblur): image i is degraded with seed + i; default the notebooks' protocol (denoise 1000·σ, +500 quantized; deblur 5000)`;

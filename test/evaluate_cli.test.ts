@@ -195,7 +195,7 @@ describe('npm run evaluate', function () {
       await writeLabels(path.join(labels, 'c.png'), band(4, 4, () => 12), 4, 4);
       await assert.rejects(synthesizeFolder(task, synthesisMethod('mean'), labels, path.join(tmp, 'synth_bad')), /c\.png: label 12 at pixel 0 is not a CamVid class/);
       assert.equal(fs.existsSync(path.join(tmp, 'synth_bad')), false, 'nothing written when a label map is bad');
-      assert.throws(() => synthesisMethod('rim'), /needs its trained model \(rim_semantic\)/);
+      assert.throws(() => synthesisMethod('rim'), /needs its trained model \(rim_semantic_ce2\)/);
       task.dispose();
       phi.dispose();
     });

@@ -18,8 +18,8 @@ import { meanColorMethod, SemanticMethod, semanticLearnedMethod, semanticTvMetho
 export const SYNTHESIS_METHODS = ['rim', 'lgd', 'generator', 'tv', 'mean'] as const;
 export type SynthesisMethodName = (typeof SYNTHESIS_METHODS)[number];
 
-/** The committed model of each learned method. */
-export const SYNTHESIS_MODELS: Readonly<Record<'rim' | 'lgd' | 'generator', string>> = { rim: 'rim_semantic', lgd: 'lgd_semantic', generator: 'spade_semantic' };
+/** The committed model of each learned method (rim: the RIM trained with the CE term, the strongest by φ' in notebook 04). */
+export const SYNTHESIS_MODELS: Readonly<Record<'rim' | 'lgd' | 'generator', string>> = { rim: 'rim_semantic_ce2', lgd: 'lgd_semantic', generator: 'spade_semantic' };
 
 /**
  * The label PNGs of a folder (`.png`, sorted by name).
