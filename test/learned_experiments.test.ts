@@ -94,6 +94,9 @@ describe('learned-solver experiments', function () {
     // A run started from another model's weights says so (its own steps and time only).
     const tuned = { ...m, info: { ...m.info!, trainConfig: { init: { model: 'rim_sr' } } as never } };
     assert.match(trainingSummaryMarkdown([tuned]), /\| 2, started from the weights of rim_sr \(its steps and time not counted here\) \| 2\.00 h \|/);
+    // A checkpoint folder is named by its path under results/, not by its last part ('best')
+    const fromRun = { ...m, info: { ...m.info!, trainConfig: { init: { model: '/work/x/results/runs/rim_color/best' } } as never } };
+    assert.match(trainingSummaryMarkdown([fromRun]), /started from the weights of results\/runs\/rim_color\/best \(/);
     m.solver.dispose();
     assert.equal(hasTrainedModel('toy', modelDir), true);
     assert.equal(hasTrainedModel('absent', modelDir), false);

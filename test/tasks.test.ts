@@ -87,6 +87,35 @@ describe('tasks', function () {
       }
     });
 
+    it('denoise with quantize: the noisy patch is clipped and rounded to 8 bits, and only the quantized config has a new resume key', () => {
+      const def = taskDefinition('denoise');
+      const plainP = resolveTask({ kind: 'denoise' }, 'test').params;
+      const qP = resolveTask({ kind: 'denoise', quantize: true }, 'test').params;
+      assert.deepEqual(plainP, { kind: 'denoise', sigmaMin: 5, sigmaMax: 55 }, 'no quantize key unless asked: older runs keep their key');
+      assert.throws(() => resolveTask({ kind: 'denoise', quantize: 'yes' }, 'cfg.json'), /quantize/);
+      const before = tf.memory().numTensors;
+      const clean = tf.tidy(() => tf.concat([tf.fill([1, 8, 8, 3], 0.02), tf.fill([1, 8, 8, 3], 0.98)]) as tf.Tensor4D);
+      const [plain] = def.degradeBatch(clean, plainP as never, 5);
+      const [q] = def.degradeBatch(clean, qP as never, 5);
+      try {
+        const yp = plain.y.dataSync();
+        const yq = q.y.dataSync();
+        assert.ok(Math.min(...yp) < 0 && Math.max(...yp) > 1, 'plain noise leaves [0, 1] near the edges');
+        assert.ok(Math.min(...yq) >= 0 && Math.max(...yq) <= 1, 'quantized y stays in [0, 1]');
+        for (let i = 0; i < yq.length; i++) {
+          assert.ok(Math.abs(yq[i] * 255 - Math.round(yq[i] * 255)) < 1e-4, `y[${i}] = ${yq[i]} is not an 8-bit level`);
+          assert.ok(Math.abs(yq[i] - Math.min(1, Math.max(0, yp[i]))) <= 0.5 / 255 + 1e-6, 'same noise draw, then clip and round');
+        }
+        assert.match(def.summary!(qP as never), /8 bits/);
+      } finally {
+        disposeGroups([plain, q]);
+        clean.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+      const cfg = resolveTrainConfig({ ...base, task: { kind: 'denoise', quantize: true } });
+      assert.notEqual(numericsKey(cfg, {}), numericsKey(resolveTrainConfig(base), {}), 'quantize changes the resume key');
+    });
+
     it('the committed old-format runs keep their older resume key (they resume exactly)', function () {
       const old = oldFormatRuns();
       if (old.length === 0) this.skip();

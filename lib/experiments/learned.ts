@@ -285,12 +285,23 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
       continue;
     }
     const horizon = i.horizons?.length ? ` (cosine horizon ${i.horizons.map((h) => `${h.steps} from step ${h.fromStep}`).join(', then ')})` : '';
-    const init = i.trainConfig?.init ? `, started from the weights of ${path.basename(i.trainConfig.init.model)} (its steps and time not counted here)` : '';
+    const init = i.trainConfig?.init ? `, started from the weights of ${initName(i.trainConfig.init.model)} (its steps and time not counted here)` : '';
     lines.push(
       `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * How a summary names a run's `init.model`: a model name as it is; a folder by its path under
+ * `results/` (a checkpoint's own name, `best` or `step-024000`, says nothing alone).
+ */
+function initName(model: string): string {
+  if (!model.includes('/') && !model.includes(path.sep)) return model;
+  const parts = path.normalize(model).split(path.sep);
+  const at = parts.lastIndexOf('results');
+  return at >= 0 ? parts.slice(at).join('/') : path.basename(model);
 }
 
 /**

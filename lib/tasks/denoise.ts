@@ -1,5 +1,6 @@
-/** Blind Gaussian denoising: `y = x + σ·n`, σ drawn per patch. */
+/** Blind Gaussian denoising: `y = x + σ·n`, σ drawn per patch (optionally as an 8-bit file: clipped and rounded). */
 import { z } from 'zod';
+import { tf } from '../engine/tf';
 import { Rng } from '../io/rng';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { identity } from '../operators/identity';
@@ -9,22 +10,35 @@ import { drawSigmas, TaskDefinition } from './types';
 export interface DenoiseParams {
   sigmaMin: number;
   sigmaMax: number;
+  /**
+   * Clip the noisy patch to [0, 1] and round it to 8 bits, as the quantized benchmark setting
+   * (`evaluate --quantize`, the RIM paper's color table) does. Absent (the default): the noisy patch
+   * as drawn. The likelihood stays Gaussian with the drawn σ, as in the evaluation task, so the
+   * network learns what clipping and rounding do to the gradient.
+   */
+  quantize?: boolean;
 }
 
 const params = z
   .object({
     sigmaMin: z.number().positive().default(5),
     sigmaMax: z.number().positive().default(55),
+    // optional without a default: runs configured before it existed keep their resume key
+    quantize: z.boolean().optional(),
   })
   .strict()
   .refine((p) => p.sigmaMax >= p.sigmaMin, { message: 'needs sigmaMin <= sigmaMax (8-bit units)', path: ['sigmaMax'] });
 
+/** Clip to [0, 1] and round to 8-bit levels (the evaluation's `to8bit`). */
+const quantize8 = (x: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
+
 /**
  * Blind Gaussian denoising, `A = I`, `σ ~ U[sigmaMin, sigmaMax]/255` per patch; the noise of a
  * batch comes from its seed alone (the draws of the earlier `blindNoise`, so runs trained before
- * tasks existed resume exactly).
+ * tasks existed resume exactly). With `quantize` the noisy patch is clipped and rounded to 8 bits.
  * @example
  * { "task": { "kind": "denoise", "sigmaMin": 5, "sigmaMax": 55 } }
+ * { "task": { "kind": "denoise", "sigmaMin": 5, "sigmaMax": 55, "quantize": true } }
  */
 export const denoiseTask: TaskDefinition<DenoiseParams> = {
   kind: 'denoise',
@@ -34,8 +48,10 @@ export const denoiseTask: TaskDefinition<DenoiseParams> = {
     const rng = new Rng(seed);
     const sigmas = drawSigmas(rng, clean.shape[0], p.sigmaMin, p.sigmaMax);
     const likelihood = gaussianLikelihood(identity(), { sigma: sigmas });
-    const y = likelihood.sample(clean, Math.floor(rng.next() * 2147483647));
-    return [{ clean: clean.clone(), y, likelihood, describe: `σ·255 = [${sigmas.map((s) => (s * 255).toFixed(1)).join(', ')}]` }];
+    const noisy = likelihood.sample(clean, Math.floor(rng.next() * 2147483647));
+    const y = p.quantize ? quantize8(noisy) : noisy;
+    if (p.quantize) noisy.dispose();
+    return [{ clean: clean.clone(), y, likelihood, describe: `σ·255 = [${sigmas.map((s) => (s * 255).toFixed(1)).join(', ')}]${p.quantize ? ', 8-bit' : ''}` }];
   },
-  summary: (p) => `denoise, σ ∈ [${p.sigmaMin}, ${p.sigmaMax}]/255`,
+  summary: (p) => `denoise, σ ∈ [${p.sigmaMin}, ${p.sigmaMax}]/255${p.quantize ? ', clipped and rounded to 8 bits' : ''}`,
 };
