@@ -1,6 +1,6 @@
 /**
  * Exports a training checkpoint as a model folder (weights, config, the log up to that step,
- * train.json, SHA256SUMS), e.g. an earlier step of a run kept for an equal-steps comparison.
+ * train.json, the training curve (PNG when Chromium is installed), SHA256SUMS), e.g. an earlier step of a run kept for an equal-steps comparison.
  *
  *   npx tsx scripts/export-checkpoint.ts --checkpoint results/runs/rim_gray/checkpoints/step-004000 \
  *       --name rim_gray_step4000 [--out results/models/<name>] [--train-config results/runs/rim_gray/config.json]
@@ -10,6 +10,7 @@ import * as path from 'path';
 import { initEngine } from '../lib/engine';
 import { modelsDir } from '../lib/io/paths';
 import { exportCheckpoint } from '../lib/training/export';
+import { saveTrainingCurve } from '../lib/report/training_curve';
 import { parseCommandLine } from './cli';
 
 const USAGE = 'usage: npx tsx scripts/export-checkpoint.ts --checkpoint DIR --name NAME [--out DIR] [--train-config FILE] [--command TEXT]';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   await initEngine({ quiet: true });
   const out = path.resolve(args.out ?? path.join(modelsDir(), name));
   const command = args.command ?? ['npx tsx scripts/export-checkpoint.ts', ...argv].join(' ');
-  await exportCheckpoint(path.resolve(checkpoint), out, { name, command, trainConfigFile: args['train-config'] });
+  await exportCheckpoint(path.resolve(checkpoint), out, { name, command, trainConfigFile: args['train-config'], drawCurve: saveTrainingCurve });
   console.log(`exported ${checkpoint} to ${out}`);
 }
 

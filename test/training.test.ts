@@ -243,6 +243,21 @@ describe('training', function () {
       b.dispose();
       assert.equal(tf.memory().numTensors, before);
       await assert.rejects(exportCheckpoint(runDir, path.join(dir, 'bad'), {}), /not a training checkpoint/);
+      // With drawCurve: the curve of the log up to the checkpoint goes into the folder (and its SHA256SUMS)
+      const drawn: number[] = [];
+      const withCurve = path.join(dir, 'models', 'full_step4_curve');
+      await exportCheckpoint(checkpoint, withCurve, {
+        name: 'full_step4_curve',
+        drawCurve: async (entries, title, folder) => {
+          drawn.push(entries.length);
+          assert.equal(title, 'full_step4_curve');
+          assert.ok(fs.existsSync(folder), 'a temporary folder to draw in');
+          return new Uint8Array([137, 80, 78, 71]);
+        },
+      });
+      assert.deepEqual(drawn, [4], 'drawn once, from the 4 entries up to the checkpoint');
+      assert.deepEqual([...fs.readFileSync(path.join(withCurve, 'training_curve.png'))], [137, 80, 78, 71]);
+      assert.match(fs.readFileSync(path.join(withCurve, 'SHA256SUMS'), 'utf8'), /training_curve\.png/);
     });
 
     it('resumes exactly: a run interrupted (crash after step 3; checkpoint at 2) and resumed gives the same log and weights, bitwise', async () => {

@@ -4,6 +4,7 @@
  * loss, weights SHA-256, the training config) and the training curve, with `SHA256SUMS`.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { projectPath } from '../io/paths';
@@ -110,7 +111,13 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
 export async function exportCheckpoint(
   checkpointDir: string,
   exportDir: string,
-  options: { name?: string; command?: string; trainConfigFile?: string } = {},
+  options: {
+    name?: string;
+    command?: string;
+    trainConfigFile?: string;
+    /** Draws the training curve of the log up to the checkpoint (as `train`'s `drawCurve`; HTML and PNG into a temporary folder): the PNG goes into the export. */
+    drawCurve?: (log: LogEntry[], title: string, dir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
+  } = {},
 ): Promise<string> {
   const stateFile = path.join(checkpointDir, 'state.json');
   if (!fs.existsSync(stateFile)) throw new Error(`exportCheckpoint: ${checkpointDir} is not a training checkpoint (no state.json)`);
@@ -121,7 +128,17 @@ export async function exportCheckpoint(
   const log = checkpointLog(path.resolve(checkpointDir, '..', '..'), state);
   const solver = await loadLearnedSolver(checkpointDir);
   try {
+    let curvePng: Uint8Array | undefined;
+    if (options.drawCurve && log.length > 0) {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
+      try {
+        curvePng = await options.drawCurve(log, options.name ?? trainConfig.name, tmp, solver.config.steps, trainConfig.loss?.dataWeight);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    }
     return await exportTrainedModel(solver, exportDir, {
+      curvePng,
       trainConfig: { ...trainConfig, name: options.name ?? trainConfig.name },
       step: state.step,
       wallTime: state.wallTime,
