@@ -44,7 +44,7 @@ const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
-  --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr48 (sr), rim_gray / rim_color (denoise, by --gray), rim_deblur (deblur),
+  --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr48 (sr), rim_gray / rim_color_q (denoise, by --gray), rim_deblur (deblur),
   rim_semantic_ce2 / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
