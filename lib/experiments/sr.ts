@@ -7,17 +7,10 @@ import { tf } from '../engine/tf';
 import { SrPair, loadSrPairs } from '../io/datasets';
 import { rgbToY, srMetrics, SrMetricsOptions, SrMetricsResult } from '../metrics/color';
 import { upsampleBicubic } from '../operators/imresize';
+import { to8bit } from '../io/image';
 import { BT601_Y } from '../metrics/color';
 
-/**
- * Rounds an image in [0, 1] to 8-bit levels, `round(255·clip(x, 0, 1)) / 255`, as saving it as
- * a PNG (or MATLAB's uint8 output) does. Returns a new tensor.
- * @example
- * to8bit(tf.tensor4d([0.1234, 1.2], [1, 1, 2, 1])); // [31/255, 1]
- */
-export function to8bit(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
-}
+export { to8bit }; // defined with the other 8-bit image helpers (lib/io/image.ts)
 
 /**
  * Loads the HR/LR pairs of Set5 or Set14 at a scale with each file's own channels: color files

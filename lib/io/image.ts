@@ -103,6 +103,16 @@ export async function readImage(file: string, options: ReadImageOptions = {}): P
   return tf.tensor4d(values, [1, raw.height, raw.width, raw.channels]);
 }
 
+/**
+ * Rounds an image in [0, 1] to 8-bit levels, `round(255·clip(x, 0, 1)) / 255`, as saving it as
+ * a PNG (or MATLAB's uint8 output) does. Returns a new tensor.
+ * @example
+ * to8bit(tf.tensor4d([0.1234, 1.2], [1, 1, 2, 1])); // [31/255, 1]
+ */
+export function to8bit(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
+}
+
 /** Converts a `[h, w, c]` or `[1, h, w, c]` tensor in [0, 1] to 8-bit pixels (rounded, clipped). */
 export function toUint8(image: tf.Tensor): RawImage {
   const shape = image.shape;

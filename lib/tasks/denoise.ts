@@ -1,6 +1,6 @@
 /** Blind Gaussian denoising: `y = x + σ·n`, σ drawn per patch (optionally as an 8-bit file: clipped and rounded). */
 import { z } from 'zod';
-import { tf } from '../engine/tf';
+import { to8bit } from '../io/image';
 import { Rng } from '../io/rng';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { identity } from '../operators/identity';
@@ -29,9 +29,6 @@ const params = z
   .strict()
   .refine((p) => p.sigmaMax >= p.sigmaMin, { message: 'needs sigmaMin <= sigmaMax (8-bit units)', path: ['sigmaMax'] });
 
-/** Clip to [0, 1] and round to 8-bit levels (the evaluation's `to8bit`). */
-const quantize8 = (x: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
-
 /**
  * Blind Gaussian denoising, `A = I`, `σ ~ U[sigmaMin, sigmaMax]/255` per patch; the noise of a
  * batch comes from its seed alone (the draws of the earlier `blindNoise`, so runs trained before
@@ -49,7 +46,7 @@ export const denoiseTask: TaskDefinition<DenoiseParams> = {
     const sigmas = drawSigmas(rng, clean.shape[0], p.sigmaMin, p.sigmaMax);
     const likelihood = gaussianLikelihood(identity(), { sigma: sigmas });
     const noisy = likelihood.sample(clean, Math.floor(rng.next() * 2147483647));
-    const y = p.quantize ? quantize8(noisy) : noisy;
+    const y = p.quantize ? to8bit(noisy) : noisy;
     if (p.quantize) noisy.dispose();
     return [{ clean: clean.clone(), y, likelihood, describe: `σ·255 = [${sigmas.map((s) => (s * 255).toFixed(1)).join(', ')}]${p.quantize ? ', 8-bit' : ''}` }];
   },

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { tf } from '../engine/tf';
+import { to8bit } from '../io/image';
 import { Rng } from '../io/rng';
 import { gaussianLikelihood } from '../likelihoods/gaussian';
 import { identity } from '../operators/identity';
@@ -54,11 +55,9 @@ export function srLikelihoodSigma(sigma: number, quantize: boolean, onLuma: bool
   return Math.sqrt(v);
 }
 
-const round8 = (x: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255)), 255) as tf.Tensor4D);
-
 /**
  * Multi-scale bicubic SR: the batch is split into one group per scale (in order; batch size a
- * multiple of the number of scales); per group `y = round8(D_s x + σ·n)` on the training image's
+ * multiple of the number of scales); per group `y = to8bit(D_s x + σ·n)` on the training image's
  * channels, then (`channel: 'y'`) target and measurement are taken to the BT.601 luma; the
  * likelihood is Gaussian with `A = D_s` and σ from {@link srLikelihoodSigma}; the start point is
  * bicubic upsampling of `y` (not rounded).
@@ -89,7 +88,7 @@ export const superResolutionTrainingTask: TaskDefinition<SuperResolutionParams> 
         const lrClean = A.forward(hr); // [per, p/s, p/s, c]
         const noise = gaussianLikelihood(identity(), { sigma: sigmas.map((v) => Math.max(v, 1e-12)) });
         const noisy = p.sigmaMax > 0 ? noise.sample(lrClean, noiseSeed) : lrClean;
-        const lr = p.quantize ? round8(noisy) : noisy;
+        const lr = p.quantize ? to8bit(noisy) : noisy;
         const onLuma = p.channel === 'y';
         const target = onLuma ? rgbToY(hr) : hr;
         const y = onLuma ? rgbToY(lr) : lr;

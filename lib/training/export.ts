@@ -101,6 +101,12 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
 }
 
 /**
+ * Draws a run's training curve from its log into `dir` (the report layer's `saveTrainingCurve`),
+ * returning the PNG for an export, if one was made.
+ */
+export type CurveDrawer = (log: readonly LogEntry[], name: string, dir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
+
+/**
  * Exports a checkpoint of a run (e.g. an earlier step kept for an equal-steps comparison) as a
  * model folder, with the log and wall time up to that step. The training config is read from
  * `trainConfigFile` (default: the run folder's `config.json`, two levels above the checkpoint);
@@ -115,8 +121,8 @@ export async function exportCheckpoint(
     name?: string;
     command?: string;
     trainConfigFile?: string;
-    /** Draws the training curve of the log up to the checkpoint (as `train`'s `drawCurve`; HTML and PNG into a temporary folder): the PNG goes into the export. */
-    drawCurve?: (log: LogEntry[], title: string, dir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
+    /** Draws the training curve of the log up to the checkpoint (as training's `drawCurve`, into a temporary folder): the PNG goes into the export. */
+    drawCurve?: CurveDrawer;
   } = {},
 ): Promise<string> {
   const stateFile = path.join(checkpointDir, 'state.json');

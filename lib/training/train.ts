@@ -17,7 +17,7 @@ import { validate, validationSet, ValidationSet } from './validation';
 import { LearnedSolver } from '../solvers/learned/types';
 import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
 import { legacyNumericsKey, numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
-import { exportTrainedModel } from './export';
+import { CurveDrawer, exportTrainedModel } from './export';
 import { LogEntry, RunLog, writeLog } from './log';
 import { mixSeed } from './noise';
 import { resolveTask } from '../tasks/registry';
@@ -65,7 +65,7 @@ export interface TrainOptions {
    * in a drawer from the report layer, e.g. `saveTrainingCurve` of `lib/report/training_curve.ts`);
    * the PNG it returns, if any, goes into the export. Not called when `figures` is false.
    */
-  drawCurve?: (log: readonly LogEntry[], name: string, runDir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
+  drawCurve?: CurveDrawer;
   /** Call `drawCurve` (default true). */
   figures?: boolean;
   /** The command line, recorded in the export's `train.json`. */
