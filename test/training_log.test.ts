@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { trainingCurve } from '../lib/report/training_curve';
+import { runComparison, trainingCurve } from '../lib/report/training_curve';
 import { LogEntry, readLogJsonl, RunLog, runningMean } from '../lib/training/log';
 
 const entry = (step: number): LogEntry => ({ step, loss: 1 / (step + 0.1), lr: 1e-3 * step, gradNorm: Math.PI * step, wallTime: step * 0.37, stepTime: 0.37, engine: 'wasm' });
@@ -63,5 +63,24 @@ describe('training log (log.jsonl)', () => {
     assert.equal(title(trainingCurve(entries, 'rim', 2, 8)), 'loss (mean MSE over the 8 iterates)');
     assert.equal(title(trainingCurve(entries, 'generator', 2, 1)), 'loss (MSE)', 'a one-pass model has one iterate');
     assert.equal(title(trainingCurve(entries, 'rim', 2, 8, 0.05)), 'loss (mean of 8: MSE + 0.05·L/|y|)');
+  });
+
+  it('compares runs by wall time or step: one loss curve per run, and validation PSNR for the runs that validated', () => {
+    const a = Array.from({ length: 40 }, (_, i) => ({ ...entry(i + 1), ...(i % 10 === 9 ? { valPsnr: 20 + i / 10 } : {}) }));
+    const b = Array.from({ length: 20 }, (_, i) => ({ ...entry(i + 1), wallTime: (i + 1) * 360 }));
+    const fig = runComparison([{ name: 'a', entries: a }, { name: 'b', entries: b }], 'wall', 5);
+    assert.equal(fig.data.length, 3, 'two loss curves and one validation curve (b did not validate)');
+    const [lossA, valA, lossB] = fig.data;
+    assert.deepEqual([lossA.name, valA.name, lossB.name], ['a', 'a', 'b']);
+    assert.equal(valA.yaxis, 'y2');
+    assert.deepEqual(valA.y, [20.9, 21.9, 22.9, 23.9]);
+    assert.deepEqual(valA.x, [10, 20, 30, 40].map((s) => (s * 0.37) / 3600), 'x in hours of the run\'s own clock');
+    assert.equal((lossB.x as number[]).at(-1), 2, 'b ran 20 steps of 360 s');
+    assert.deepEqual((lossA.y as number[]).at(-1), runningMean(a.map((e) => e.loss), 5).at(-1));
+    assert.equal((valA.line as { color: string }).color, (lossA.line as { color: string }).color, 'a run keeps its colour in both panels');
+    const bySteps = runComparison([{ name: 'a', entries: a }], 'step', 5);
+    assert.deepEqual(bySteps.data[1].x, [10, 20, 30, 40]);
+    assert.throws(() => runComparison([{ name: 'empty', entries: [] }]), /run "empty" has an empty log/);
+    assert.throws(() => runComparison([]), /no runs given/);
   });
 });

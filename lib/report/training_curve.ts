@@ -3,7 +3,7 @@
  */
 import * as fs from 'fs';
 import { LogEntry, runningMean } from '../training/log';
-import { closeBrowser, Figure, hasChromium, lineFigure, saveFigure } from './figures';
+import { closeBrowser, Figure, hasChromium, lineFigure, logTicks, saveFigure } from './figures';
 
 /** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
 export function lossLabel(iterates?: number, dataWeight?: number): string {
@@ -67,4 +67,64 @@ export async function saveTrainingCurve(entries: readonly LogEntry[], title: str
   const written = await saveFigure(trainingCurve(entries, title, 50, iterates, dataWeight), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
   if (chromium) await closeBrowser();
   return written.png ? new Uint8Array(fs.readFileSync(written.png)) : undefined;
+}
+
+/** One run of a {@link runComparison}: its name in the legend and its log. */
+export interface ComparedRun {
+  name: string;
+  entries: readonly LogEntry[];
+}
+
+/** Plotly's default colour cycle, so that one run keeps its colour in both panels. */
+const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+
+/**
+ * Runs side by side, e.g. two cells at equal wall time: left, the running mean of the training
+ * loss (log scale); right, the validation PSNR (for the runs that validated). x is the wall time
+ * in hours (`'wall'`, each run's own clock: resumed runs continue it) or the step (`'step'`).
+ * @throws if `runs` is empty or a run has no entries
+ * @example
+ * const fig = runComparison([{ name: 'bench', entries: a }, { name: 'strided', entries: b }], 'wall');
+ */
+export function runComparison(runs: readonly ComparedRun[], x: 'wall' | 'step' = 'wall', window = 200, title?: string): Figure {
+  if (!runs.length) throw new Error('runComparison: no runs given');
+  for (const r of runs) if (!r.entries.length) throw new Error(`runComparison: run "${r.name}" has an empty log`);
+  if (x !== 'wall' && x !== 'step') throw new Error(`runComparison: x must be 'wall' or 'step', got ${JSON.stringify(x)}`);
+  const xOf = (e: LogEntry): number => (x === 'wall' ? e.wallTime / 3600 : e.step);
+  const xLabel = x === 'wall' ? 'wall time (hours)' : 'step';
+  const data: Array<Record<string, unknown>> = [];
+  runs.forEach((r, i) => {
+    const color = RUN_COLORS[i % RUN_COLORS.length];
+    const mean = runningMean(r.entries.map((e) => e.loss), window);
+    // every 10th point of the running mean is plenty for a curve over thousands of steps
+    const keep = r.entries.map((_, j) => j).filter((j) => j % 10 === 9 || j === r.entries.length - 1);
+    data.push({ type: 'scatter', mode: 'lines', name: r.name, legendgroup: r.name, x: keep.map((j) => xOf(r.entries[j])), y: keep.map((j) => mean[j]), line: { color }, xaxis: 'x', yaxis: 'y' });
+    const val = r.entries.filter((e) => e.valPsnr !== undefined);
+    if (val.length) {
+      data.push({ type: 'scatter', mode: 'lines+markers', name: r.name, legendgroup: r.name, showlegend: false, x: val.map(xOf), y: val.map((e) => e.valPsnr), line: { color }, marker: { color, size: 5 }, xaxis: 'x2', yaxis: 'y2' });
+    }
+  });
+  const axis = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true };
+  // labelled ticks at 1-2-5 values (powers of ten over many decades), as lineFigure's log axes
+  const losses = data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]).filter((v) => v > 0 && Number.isFinite(v));
+  let tickvals = losses.length ? logTicks(Math.min(...losses), Math.max(...losses)) : [];
+  if (tickvals.length > 12) tickvals = tickvals.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+  const lossTicks = tickvals.length >= 2 ? { tickvals, ticktext: tickvals.map(String) } : {};
+  return {
+    data,
+    layout: {
+      font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
+      paper_bgcolor: 'white',
+      plot_bgcolor: 'white',
+      title: { text: title ?? `Runs compared by ${x === 'wall' ? 'wall time' : 'step'}` },
+      width: 1000,
+      height: 480,
+      margin: { l: 70, r: 20, t: 60, b: 110 },
+      xaxis: { ...axis, domain: [0, 0.44], title: { text: xLabel } },
+      yaxis: { ...axis, type: 'log', ...lossTicks, title: { text: `training loss (mean of ${window} steps)` } },
+      xaxis2: { ...axis, domain: [0.56, 1], anchor: 'y2', title: { text: xLabel } },
+      yaxis2: { ...axis, anchor: 'x2', title: { text: 'validation PSNR (dB)' } },
+      legend: { orientation: 'h', x: 0, y: -0.2, yanchor: 'top' },
+    },
+  };
 }
