@@ -568,17 +568,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
     // labelled ticks at 1-2-5 values: plotly's own would label minor ticks ('9' for 0.9) on short spans
     Object.assign(xaxis, { type: 'log', range: logRange(lo, hi), tickvals, ticktext: tickvals.map((v) => String(v)) });
   }
-  const yaxisLog: Record<string, unknown> = {};
-  if (options.logY) {
-    const ys = data.flatMap((d) => d.y).filter((v): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v));
-    if (ys.length > 0) {
-      // labelled ticks at 1-2-5 values (powers of ten only over many decades): plotly's own label
-      // minor ticks by their first digit ('2' for 0.2 beside '0.1'), which reads as a value
-      let tickvals = logTicks(Math.min(...ys), Math.max(...ys));
-      if (tickvals.length > 12) tickvals = tickvals.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
-      if (tickvals.length >= 2) Object.assign(yaxisLog, { tickvals, ticktext: tickvals.map((v) => String(v)) });
-    }
-  }
+  const yaxisLog = options.logY ? logAxisTicks(data.flatMap((d) => d.y)) : {};
   const layout: Record<string, unknown> = {
     font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
     paper_bgcolor: 'white',
@@ -623,6 +613,21 @@ export function logRange(min: number, max: number, pad = 0.03): [number, number]
   const hi = Math.log10(max);
   const margin = Math.max(pad * (hi - lo), 0.05);
   return [lo - margin, hi + margin];
+}
+
+/**
+ * Labelled ticks for a log axis over `values` (the positive finite ones): 1-2-5 values, or powers
+ * of ten only over many decades. Plotly's own label minor ticks by their first digit ('2' for 0.2
+ * beside '0.1'), which reads as a value. Empty when fewer than two ticks would show.
+ * @example
+ * Object.assign(layout.yaxis, logAxisTicks(losses)); // { tickvals: [0.002, 0.005, 0.01], ticktext: [...] }
+ */
+export function logAxisTicks(values: readonly unknown[]): { tickvals?: number[]; ticktext?: string[] } {
+  const ys = values.filter((v): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v));
+  if (ys.length === 0) return {};
+  let tickvals = logTicks(Math.min(...ys), Math.max(...ys));
+  if (tickvals.length > 12) tickvals = tickvals.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+  return tickvals.length >= 2 ? { tickvals, ticktext: tickvals.map((v) => String(v)) } : {};
 }
 
 /**

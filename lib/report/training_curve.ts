@@ -3,7 +3,7 @@
  */
 import * as fs from 'fs';
 import { LogEntry, runningMean } from '../training/log';
-import { closeBrowser, Figure, hasChromium, lineFigure, logTicks, saveFigure } from './figures';
+import { closeBrowser, Figure, hasChromium, lineFigure, logAxisTicks, saveFigure } from './figures';
 
 /** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
 export function lossLabel(iterates?: number, dataWeight?: number): string {
@@ -105,11 +105,7 @@ export function runComparison(runs: readonly ComparedRun[], x: 'wall' | 'step' =
     }
   });
   const axis = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true };
-  // labelled ticks at 1-2-5 values (powers of ten over many decades), as lineFigure's log axes
-  const losses = data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]).filter((v) => v > 0 && Number.isFinite(v));
-  let tickvals = losses.length ? logTicks(Math.min(...losses), Math.max(...losses)) : [];
-  if (tickvals.length > 12) tickvals = tickvals.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
-  const lossTicks = tickvals.length >= 2 ? { tickvals, ticktext: tickvals.map(String) } : {};
+  const lossTicks = logAxisTicks(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]));
   return {
     data,
     layout: {
