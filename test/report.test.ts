@@ -14,6 +14,7 @@ import {
   closeBrowser,
   figureHtml,
   hasChromium,
+  captionLayout,
   imageGrid,
   wrapLine,
   isNotebook,
@@ -170,8 +171,9 @@ describe('report', () => {
       assert.deepEqual(grid.captions, [['clean', 'noisy 20.17 dB'], ['LGD 29.84 dB', '']]);
       const size = pngSize(grid.png);
       assert.deepEqual(size, { width: grid.width, height: grid.height });
-      // 2 columns of 60 px + gaps + label column; 2 rows of 40 px + caption bands + gaps.
-      assert.equal(grid.height, 4 + (40 + 18 + 4) * 2);
+      // 2 columns of 60 px + gaps + label column; 2 rows of 40 px + caption bands + gaps; 'noisy 20.17 dB'
+      // and 'LGD 29.84 dB' are too long for 64 px at 12 px (or 9), so each row's band has a second line (15 px).
+      assert.equal(grid.height, 4 + (40 + 18 + 15 + 4) * 2);
       assert.ok(grid.width > 4 + (60 + 4) * 2, `width ${grid.width} includes the label column`);
       const meta = await sharp(grid.png).metadata();
       assert.equal(meta.channels, 3);
@@ -210,6 +212,28 @@ describe('report', () => {
       assert.deepEqual(wide.titleLines, [title], 'a title that fits stays on one line');
       assert.deepEqual(wrapLine('abcdefghij k', 4), ['abcd', 'efgh', 'ij k']);
       tf.dispose([img, band]);
+    });
+
+    it('wraps a caption too long for its column onto more lines at the full size (a long model name stays readable), and the row grows', async () => {
+      const long = 'RIM trained without clipping or rounding (ours) 27.45 dB';
+      const layout = captionLayout(long, 240, 14);
+      assert.equal(layout.size, 14, 'no shrinking while three lines suffice');
+      assert.equal(layout.lines.length, 2, `${layout.lines}`);
+      assert.equal(layout.lines.join(' '), long, 'every word drawn, in order');
+      for (const line of layout.lines) assert.ok(line.length * 14 * 0.6 <= 240, `"${line}" is wider than its column`);
+      const narrow = captionLayout(long, 166, 14); // notebook 02's 160 px crops: four lines at 14 px, three at 13.5
+      assert.deepEqual(narrow, { lines: ['RIM trained without', 'clipping or rounding', '(ours) 27.45 dB'], size: 13.5 });
+      assert.deepEqual(captionLayout('RIM 27.73 dB', 166, 14), { lines: ['RIM 27.73 dB'], size: 14 }, 'a caption that fits stays on one line');
+      assert.deepEqual(captionLayout('noisy input 20.53 dB', 150, 14), { lines: ['noisy input 20.53 dB'], size: 12.5 }, 'slightly too long: one line, a little smaller');
+      const tiny = captionLayout(long, 30, 14);
+      assert.ok(tiny.size < 14 && tiny.lines.length <= 3, 'a column too narrow even for three lines: the caption shrinks');
+      const img = tf.zeros([40, 120, 1]);
+      const short = await imageGrid([{ images: [{ tensor: img, caption: 'RIM 27.73 dB' }, img] }], { gap: 4, fontSize: 12 });
+      const wrapped = await imageGrid([{ images: [{ tensor: img, caption: long }, img] }], { gap: 4, fontSize: 12 });
+      assert.equal(short.height, 4 + 40 + 18 + 4);
+      assert.ok(wrapped.height >= short.height + 2 * 12, `the caption band holds the extra lines (${wrapped.height} vs ${short.height})`);
+      assert.equal(wrapped.width, short.width, 'the columns keep their width');
+      img.dispose();
     });
   });
 

@@ -40,7 +40,7 @@ export interface ImageGridOptions {
   scale?: number;
   /** Space between cells and around the grid, in output pixels (default 6). */
   gap?: number;
-  /** Caption/label font size in pixels (default 14; captions shrink to fit their column). */
+  /** Caption/label font size in pixels (default 14; captions too long for their column wrap onto up to 3 lines, then shrink). */
   fontSize?: number;
   /** Background colour (CSS colour, default white). */
   background?: string;
@@ -162,6 +162,34 @@ export function wrapLine(text: string, maxChars: number): string[] {
   return lines;
 }
 
+/** Most lines a caption wraps onto before it shrinks. */
+const CAPTION_MAX_LINES = 3;
+
+/**
+ * How a caption fits a column `room` pixels wide: on one line at `fontSize` when it can, or at
+ * no less than 3/4 of it; else wrapped at spaces onto up to {@link CAPTION_MAX_LINES} lines at `fontSize` (a long model name
+ * stays readable instead of shrinking to a few pixels); else wrapped and shrunk (at least 6 px).
+ * @example
+ * captionLayout('RIM trained without clipping or rounding (ours) 27.45 dB', 240, 14);
+ * // { lines: ['RIM trained without clipping', 'or rounding (ours) 27.45 dB'], size: 14 }
+ */
+export function captionLayout(caption: string, room: number, fontSize: number): { lines: string[]; size: number } {
+  const fits = (size: number): string[] | undefined => {
+    const maxChars = room / (size * 0.6);
+    if (caption.length <= maxChars) return [caption];
+    const lines = wrapLine(caption, maxChars);
+    return lines.length <= CAPTION_MAX_LINES ? lines : undefined;
+  };
+  // a little smaller on one line reads better than two lines
+  const oneLine = Math.min(fontSize, room / Math.max(1, caption.length * 0.6));
+  if (oneLine >= 0.75 * fontSize) return { lines: [caption], size: oneLine };
+  for (let size = fontSize; size > 6; size -= 0.5) {
+    const lines = fits(size);
+    if (lines) return { lines, size };
+  }
+  return { lines: wrapLine(caption, room / (6 * 0.6)).slice(0, CAPTION_MAX_LINES), size: 6 };
+}
+
 /**
  * Composes images side by side into one PNG: rows of images with captions underneath and
  * optional row labels at the left. Gray and colour images can be mixed (gray is shown as gray).
@@ -209,7 +237,13 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
   const colW = Array.from({ length: columns }, (_, j) => Math.max(...cells.map((r) => (r[j] ? r[j].width : 0))));
   const lineH = Math.ceil(fontSize * 1.5);
   const rowImgH = cells.map((r) => Math.max(...r.map((c) => c.height)));
-  const rowCapH = cells.map((r) => (r.some((c) => c.caption) ? lineH : 0));
+  // Captions wrap onto more lines where a column is too narrow (captionLayout); the row's caption band grows with them.
+  const layouts = cells.map((r) => r.map((c, j) => (c.caption ? captionLayout(c.caption, colW[j] + gap, fontSize) : undefined)));
+  const extraLineH = Math.ceil(fontSize * 1.2);
+  const rowCapH = layouts.map((r) => {
+    const lines = Math.max(0, ...r.map((l) => (l ? l.lines.length : 0)));
+    return lines ? lineH + (lines - 1) * extraLineH : 0;
+  });
   const labels = rowsIn.map((r) => r.label ?? '');
   const labelW = labels.some((l) => l) ? Math.max(...labels.map((l) => textWidth(l, fontSize))) + gap : 0;
   const width = gap + labelW + colW.reduce((a, b) => a + b, 0) + gap * columns;
@@ -244,10 +278,9 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
           left: x + Math.floor((colW[j] - c.width) / 2),
           top: y + Math.floor((rowImgH[i] - c.height) / 2),
         });
-        if (c.caption) {
-          // Shrink the caption to fit its column.
-          const size = Math.max(6, Math.min(fontSize, (colW[j] + gap) / Math.max(1, c.caption.length * 0.6)));
-          text(x + colW[j] / 2, y + rowImgH[i] + lineH / 2 + size * 0.35, c.caption, size, 'middle');
+        const layout = layouts[i][j];
+        if (layout) {
+          layout.lines.forEach((line, k) => text(x + colW[j] / 2, y + rowImgH[i] + lineH / 2 + layout.size * 0.35 + k * extraLineH, line, layout.size, 'middle'));
         }
       }
       x += colW[j] + gap;
