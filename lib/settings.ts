@@ -121,6 +121,7 @@ export const SETTINGS = {
   LGD_NATIVE_PATH: file('`native/build/Release/lgd_native.node`', 'another build of the native addon'),
   LGD_NATIVE_THREADS: number({ integer: true, min: 1 }, undefined, 'all cores', "the native convolutions' thread count (two trainings side by side on a 2-core machine: 1 each)"),
   LGD_NATIVE_AUTOTUNE: boolean(true, "time oneDNN's implementations for each new convolution shape and keep the fastest (read by the addon)"),
+  LGD_NATIVE_TRACE: boolean(false, 'one stderr line per native convolution call and per implementation the autotuner times, flushed at once: the last line before a crash names the convolution and kernel (read by the addon)'),
   LGD_SILENCE_TIMEOUT: number({ min: 0, unit: 's' }, undefined, '1800', "the headless notebook runner fails a cell that sends no output for this many seconds, however long it runs (0: never; `--silence` overrides it)"),
   LGD_CELL_TIMEOUT: number({ min: 0, unit: 's' }, undefined, 'none', "cap on a cell's total time in the headless notebook runner, in seconds (0: none; `--timeout` overrides it)"),
   LGD_KERNEL_STARTUP_TIMEOUT: number({ min: 0, exclusiveMin: true, unit: 's' }, 120, '120', "seconds the headless runner waits for the notebook kernel to start"),

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../lib/engine/tf';
@@ -8,6 +8,7 @@ import { gruGate } from '../lib/engine/ops';
 import {
   convParams,
   nativeAvailable,
+  nativeImplInfo,
   nativeInfo,
   nativeKernelsActive,
   nativeStats,
@@ -187,6 +188,34 @@ describe('native conv kernels (oneDNN addon)', function () {
     assert.ok((info.threads ?? 0) >= 1);
     assert.ok(nativeKernelsActive('wasm'));
     assert.ok(!nativeKernelsActive('cpu'));
+  });
+
+  it('autotuning times no SSE4.1 kernel (one crashed oneDNN 2.6.3 on the strided cell\'s 1x1 GRU conv) and keeps a timed implementation', () => {
+    const [x, w] = tf.tidy(() => [tf.randomNormal([2, 16, 16, 64], 0, 1, 'float32', 1), tf.randomNormal([1, 1, 64, 192], 0, 0.1, 'float32', 2)]);
+    tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dataSync()); // 12.6 MFLOP: tuned (>= 4)
+    const impl = nativeImplInfo('F', [2, 16, 16, 64], [1, 1, 64, 192], { strides: 1, pad: 'same', dilations: 1 });
+    tf.dispose([x, w]);
+    assert.ok(impl, 'the shape ran natively');
+    if (!/; tuned: /.test(impl)) return; // LGD_NATIVE_AUTOTUNE=0 in this environment: oneDNN's first choice only
+    assert.ok(!/sse41/.test(impl), `an SSE4.1 kernel was timed: ${impl}`);
+    assert.ok(impl.split('; tuned: ')[1].split(', ').length >= 2, `several candidates timed: ${impl}`);
+  });
+
+  it('LGD_NATIVE_TRACE=1 in a fresh process: one stderr line per convolution call naming its pass and geometry, flushed at once', () => {
+    const res = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], {
+      env: { ...process.env, LGD_ENGINE_QUIET: '1', LGD_NATIVE_TRACE: '1' },
+      encoding: 'utf8',
+    });
+    assert.equal(res.status, 0, res.stderr);
+    const lines = res.stderr.split('\n').filter((l) => l.startsWith('[native] '));
+    // the small RIM's first conv: 5x5, [x, g] (2 channels) -> 8 features, on 2 images of 12x10
+    assert.ok(lines.includes('[native] F N2 H12 W10 C2 K5x5 O8 OH12 OW10 S1,1 D1,1 P2,2,2,2'), lines.slice(0, 5).join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('[native] D ')) && lines.some((l) => l.startsWith('[native] W ')), 'backward passes traced too');
+    const quiet = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], {
+      env: { ...process.env, LGD_ENGINE_QUIET: '1', LGD_NATIVE_TRACE: '0' },
+      encoding: 'utf8',
+    });
+    assert.ok(!quiet.stderr.includes('[native] '), 'LGD_NATIVE_TRACE=0 traces nothing');
   });
 
   it('convParams follows tfjs geometry (same, stride 2: extra padding at the end)', () => {

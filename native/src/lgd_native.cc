@@ -99,6 +99,14 @@ int threads = 0;
 // is kept. oneDNN's first choice is not always the best here (e.g. brgconv vs jit forward, jit vs
 // gemm backward-data for 2 input channels).
 bool autotune = true;
+// LGD_NATIVE_TRACE=1: one stderr line per convolution call (pass and geometry) and per candidate
+// timed by the autotuner, flushed at once, so that the last line before a crash names the culprit.
+bool traceCalls = false;
+void traceCall(char kind, const Geometry& g) {
+  if (!traceCalls) return;
+  fprintf(stderr, "[native] %c N%ld H%ld W%ld C%ld K%ldx%ld O%ld OH%ld OW%ld S%ld,%ld D%ld,%ld P%ld,%ld,%ld,%ld\n", kind, (long)g.N, (long)g.H, (long)g.W, (long)g.C, (long)g.KH, (long)g.KW, (long)g.O, (long)g.OH, (long)g.OW, (long)g.SH, (long)g.SW, (long)g.DH, (long)g.DW, (long)g.PT, (long)g.PL, (long)g.PB, (long)g.PR);
+  fflush(stderr);
+}
 
 std::string makeKey(char kind, const int32_t* p, int extra0, float extra1) {
   std::string key(1, kind);
@@ -162,6 +170,10 @@ Candidates candidates(PD& pd, const Geometry& g, WeightsOf weightsOf, bool toUse
   do {
     std::string impl = pd.impl_info_str();
     if (!out.empty() && impl.rfind("ref", 0) == 0) continue;  // reference loops: never the fastest
+    // SSE4.1 kernels: never the fastest where a wider ISA runs, and oneDNN 2.6.3's jit_1x1:sse41
+    // forward crashed (SIGSEGV) while being timed on a 1x1 conv 256 -> 768 channels, batch 8 of
+    // 16x16 (the strided RIM cell's GRU), depending on where the buffers lay in the heap.
+    if (!out.empty() && impl.size() > 6 && impl.compare(impl.size() - 6, 6, ":sse41") == 0) continue;
     auto e = std::make_unique<Entry>();
     e->prim = Prim(pd);
     e->impl = impl;
@@ -188,6 +200,7 @@ Entry& lookup(const std::string& key, Build build, Run run) {
     double bestMs = 1e300;
     std::string tuning;
     for (size_t i = 0; i < c.size(); ++i) {
+      if (traceCalls) { fprintf(stderr, "[native]   candidate %s\n", c[i]->impl.c_str()); fflush(stderr); }
       double t0 = nowMs();
       run(*c[i]);  // first run: page faults, caches
       double ms = nowMs() - t0;
@@ -207,6 +220,7 @@ Entry& lookup(const std::string& key, Build build, Run run) {
       }
     }
     c[best]->tuning = tuning;
+    if (traceCalls) { fprintf(stderr, "[native]   tuned: %s -> %s\n", tuning.c_str(), c[best]->impl.c_str()); fflush(stderr); }
   }
   Entry& ref = *c[best];
   cache.emplace(key, std::move(c[best]));
@@ -346,6 +360,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
       dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
       return candidates<dnnl::convolution_forward>(pd, g, [](const auto& d) { return d.weights_desc(); }, false);
     };
+    traceCall('F', g);
     run(lookup(makeKey(b ? 'B' : 'F', p, act, alpha), build, run));
     return undefinedValue(env);
   });
@@ -381,6 +396,7 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
       dnnl::convolution_backward_data::primitive_desc pd(d, eng, hint);
       return candidates<dnnl::convolution_backward_data>(pd, g, [](const auto& q) { return q.weights_desc(); }, false);
     };
+    traceCall('D', g);
     run(lookup(makeKey('D', p, 0, 0.f), build, run));
     return undefinedValue(env);
   });
@@ -413,6 +429,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
       dnnl::convolution_backward_weights::primitive_desc pd(d, eng, hint);
       return candidates<dnnl::convolution_backward_weights>(pd, g, [](const auto& q) { return q.diff_weights_desc(); }, true);
     };
+    traceCall('W', g);
     run(lookup(makeKey('W', p, 0, 0.f), build, run));
     return undefinedValue(env);
   });
@@ -617,6 +634,7 @@ napi_value GruGate(napi_env env, napi_callback_info info) {
     const float* hh = floatArray(env, argv[1], 3 * P * F, "gruGate: hh");
     const float* h = floatArray(env, argv[2], P * F, "gruGate: h");
     float* out = floatArray(env, argv[3], P * F, "gruGate: out");
+    if (traceCalls) { fprintf(stderr, "[native] gruGate P%ld F%ld\n", (long)P, (long)F); fflush(stderr); }
     parallelRange(P * F, P, [&](int64_t b, int64_t e) { gruGateForward(ih, hh, h, out, F, b, e); });
     return undefinedValue(env);
   });
@@ -661,6 +679,8 @@ napi_value Init(napi_env env, napi_value exports) {
   threads = omp_get_max_threads();
   const char* tune = getenv("LGD_NATIVE_AUTOTUNE");
   autotune = !(tune && (tune[0] == '0' || tune[0] == 'f' || tune[0] == 'n'));
+  const char* trace = getenv("LGD_NATIVE_TRACE");
+  traceCalls = trace && trace[0] && !(trace[0] == '0' || trace[0] == 'f' || trace[0] == 'n');
   return exports;
 }
 
