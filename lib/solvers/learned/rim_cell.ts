@@ -73,7 +73,11 @@ export class BenchCell implements RimCell {
  * at every position with shared weights; 3 gives it spatial context at 9× the parameters); the
  * transposed convolution and the output convolution are 3×3; batch normalisation is omitted
  * (with batch statistics it would couple the images of a batch and differ between training and
- * testing; the tanh layers keep activations bounded without it).
+ * testing; the tanh layers keep activations bounded without it). Without it, though, the first
+ * tanh saturates on the RIM's stabilised gradient (hundreds per pixel at small σ): train this cell
+ * with `gradient: 'rms'` (the gradient over its RMS per image). Denoising from scratch with the
+ * stabilised gradient it did not learn (loss flat at the noisy input's MSE for 660 steps); with
+ * `'rms'` it followed the bench cell's loss (`configs/rim_gray_strided.json`).
  */
 export class StridedCell implements RimCell {
   private readonly down: Conv2d;
