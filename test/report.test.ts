@@ -225,8 +225,12 @@ describe('report', () => {
       assert.deepEqual(narrow, { lines: ['RIM trained without', 'clipping or rounding', '(ours) 27.45 dB'], size: 13.5 });
       assert.deepEqual(captionLayout('RIM 27.73 dB', 166, 14), { lines: ['RIM 27.73 dB'], size: 14 }, 'a caption that fits stays on one line');
       assert.deepEqual(captionLayout('noisy input 20.53 dB', 150, 14), { lines: ['noisy input 20.53 dB'], size: 12.5 }, 'slightly too long: one line, a little smaller');
-      const tiny = captionLayout(long, 30, 14);
-      assert.ok(tiny.size < 14 && tiny.lines.length <= 3, 'a column too narrow even for three lines: the caption shrinks');
+      const small = captionLayout(long, 70, 14); // a quick-size 64 px crop
+      assert.ok(small.size < 14, 'a column too narrow for three lines at full size: the caption shrinks');
+      assert.equal(small.lines.join(' '), long, 'and keeps every word, the PSNR included');
+      const tiny = captionLayout(long, 20, 14);
+      const letters = (t: string) => t.replace(/ /g, '');
+      assert.deepEqual([tiny.size, letters(tiny.lines.join(''))], [6, letters(long)], 'at 6 px it takes more lines (breaking words) rather than drop any');
       const img = tf.zeros([40, 120, 1]);
       const short = await imageGrid([{ images: [{ tensor: img, caption: 'RIM 27.73 dB' }, img] }], { gap: 4, fontSize: 12 });
       const wrapped = await imageGrid([{ images: [{ tensor: img, caption: long }, img] }], { gap: 4, fontSize: 12 });

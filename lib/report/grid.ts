@@ -168,7 +168,8 @@ const CAPTION_MAX_LINES = 3;
 /**
  * How a caption fits a column `room` pixels wide: on one line at `fontSize` when it can, or at
  * no less than 3/4 of it; else wrapped at spaces onto up to {@link CAPTION_MAX_LINES} lines at `fontSize` (a long model name
- * stays readable instead of shrinking to a few pixels); else wrapped and shrunk (at least 6 px).
+ * stays readable instead of shrinking to a few pixels); else wrapped and shrunk, to 6 px at the
+ * least, on as many lines as that takes (no word is ever dropped).
  * @example
  * captionLayout('RIM trained without clipping or rounding (ours) 27.45 dB', 240, 14);
  * // { lines: ['RIM trained without clipping', 'or rounding (ours) 27.45 dB'], size: 14 }
@@ -187,7 +188,7 @@ export function captionLayout(caption: string, room: number, fontSize: number): 
     const lines = fits(size);
     if (lines) return { lines, size };
   }
-  return { lines: wrapLine(caption, room / (6 * 0.6)).slice(0, CAPTION_MAX_LINES), size: 6 };
+  return { lines: wrapLine(caption, room / (6 * 0.6)), size: 6 }; // as many lines as it takes: no word is dropped
 }
 
 /**
@@ -239,11 +240,8 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
   const rowImgH = cells.map((r) => Math.max(...r.map((c) => c.height)));
   // Captions wrap onto more lines where a column is too narrow (captionLayout); the row's caption band grows with them.
   const layouts = cells.map((r) => r.map((c, j) => (c.caption ? captionLayout(c.caption, colW[j] + gap, fontSize) : undefined)));
-  const extraLineH = Math.ceil(fontSize * 1.2);
-  const rowCapH = layouts.map((r) => {
-    const lines = Math.max(0, ...r.map((l) => (l ? l.lines.length : 0)));
-    return lines ? lineH + (lines - 1) * extraLineH : 0;
-  });
+  const lineStep = (size: number): number => Math.ceil(size * 1.2); // between the lines of one caption, at its own size
+  const rowCapH = layouts.map((r) => (r.some((l) => l) ? lineH + Math.max(0, ...r.map((l) => (l ? (l.lines.length - 1) * lineStep(l.size) : 0))) : 0));
   const labels = rowsIn.map((r) => r.label ?? '');
   const labelW = labels.some((l) => l) ? Math.max(...labels.map((l) => textWidth(l, fontSize))) + gap : 0;
   const width = gap + labelW + colW.reduce((a, b) => a + b, 0) + gap * columns;
@@ -280,7 +278,7 @@ export async function imageGrid(input: GridInput, options: ImageGridOptions = {}
         });
         const layout = layouts[i][j];
         if (layout) {
-          layout.lines.forEach((line, k) => text(x + colW[j] / 2, y + rowImgH[i] + lineH / 2 + layout.size * 0.35 + k * extraLineH, line, layout.size, 'middle'));
+          layout.lines.forEach((line, k) => text(x + colW[j] / 2, y + rowImgH[i] + lineH / 2 + layout.size * 0.35 + k * lineStep(layout.size), line, layout.size, 'middle'));
         }
       }
       x += colW[j] + gap;
