@@ -13,7 +13,7 @@ import * as path from 'path';
 import { resultsDir } from '../lib/io/paths';
 import { LogEntry, readLogJsonl } from '../lib/training/log';
 import { closeBrowser, hasChromium, saveFigure } from '../lib/report/figures';
-import { runComparison } from '../lib/report/training_curve';
+import { runComparison, runX } from '../lib/report/training_curve';
 import { parseCommandLine } from './cli';
 
 const USAGE = "usage: npx tsx scripts/compare-runs.ts --runs A,B[,...] [--names 'a,b'] [--x wall|step] [--out results/figures/NAME] [--title TEXT] [--window N]";
@@ -38,7 +38,7 @@ function runLog(run: string): { entries: LogEntry[]; validationKey?: string } {
 function valAt(entries: readonly LogEntry[], limit: number, x: 'wall' | 'step'): LogEntry | undefined {
   let out: LogEntry | undefined;
   for (const e of entries) {
-    if ((x === 'wall' ? e.wallTime / 3600 : e.step) > limit + 1e-9) break;
+    if (runX(e, x) > limit + 1e-9) break;
     if (e.valPsnr !== undefined) out = e;
   }
   return out;
@@ -62,8 +62,7 @@ async function main(): Promise<void> {
   const logs = read.map((r) => r.entries);
   const keys = new Set(read.map((r) => r.validationKey ?? '?'));
   if (keys.size > 1) console.log('note: the runs differ in seed, task, noise or validation set, so their validation crops are degraded differently: compare their validation PSNRs with care');
-  const xOf = (e: LogEntry): number => (x === 'wall' ? e.wallTime / 3600 : e.step);
-  const common = Math.min(...logs.map((l) => xOf(l[l.length - 1])));
+  const common = Math.min(...logs.map((l) => runX(l[l.length - 1], x as 'wall' | 'step')));
   const unit = x === 'wall' ? 'h' : 'steps';
   console.log(`run | steps | wall time (h) | s/step | last val PSNR | best val PSNR (step) | val PSNR at ${common.toFixed(x === 'wall' ? 2 : 0)} ${unit} (step)`);
   logs.forEach((l, i) => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../lib/engine/tf';
@@ -24,6 +24,11 @@ import { Case, Pad, Shape4, randomValues, relErr, size } from './helpers/conv_ca
 // not built (see scripts/build-native.ts).
 
 
+
+/** Runs test/helpers/rim_steps.ts (three RIM training steps) in a fresh process with `env` added. */
+function runRimSteps(env: Record<string, string>): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], { env: { ...process.env, LGD_ENGINE_QUIET: '1', ...env }, encoding: 'utf8' });
+}
 
 function describeCase(c: Case): string {
   return `x[${c.x}] w[${c.w}] stride ${c.stride} dilation ${c.dilation} pad ${JSON.stringify(c.pad)}`;
@@ -202,19 +207,13 @@ describe('native conv kernels (oneDNN addon)', function () {
   });
 
   it('LGD_NATIVE_TRACE=1 in a fresh process: one stderr line per convolution call naming its pass and geometry, flushed at once', () => {
-    const res = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], {
-      env: { ...process.env, LGD_ENGINE_QUIET: '1', LGD_NATIVE_TRACE: '1' },
-      encoding: 'utf8',
-    });
+    const res = runRimSteps({ LGD_NATIVE_TRACE: '1' });
     assert.equal(res.status, 0, res.stderr);
     const lines = res.stderr.split('\n').filter((l) => l.startsWith('[native] '));
     // the small RIM's first conv: 5x5, [x, g] (2 channels) -> 8 features, on 2 images of 12x10
     assert.ok(lines.includes('[native] F N2 H12 W10 C2 K5x5 O8 OH12 OW10 S1,1 D1,1 P2,2,2,2'), lines.slice(0, 5).join('\n'));
     assert.ok(lines.some((l) => l.startsWith('[native] D ')) && lines.some((l) => l.startsWith('[native] W ')), 'backward passes traced too');
-    const quiet = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], {
-      env: { ...process.env, LGD_ENGINE_QUIET: '1', LGD_NATIVE_TRACE: '0' },
-      encoding: 'utf8',
-    });
+    const quiet = runRimSteps({ LGD_NATIVE_TRACE: '0' });
     assert.ok(!quiet.stderr.includes('[native] '), 'LGD_NATIVE_TRACE=0 traces nothing');
   });
 
@@ -466,8 +465,9 @@ describe('native conv kernels (oneDNN addon)', function () {
 
   it('LGD_NATIVE=0 in a fresh process: no native kernel registered, and RIM training steps give the losses of the native kernels (rel 1e-5), leaking nothing', () => {
     const run = (env: Record<string, string>) => {
-      const out = execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'helpers', 'rim_steps.ts')], { env: { ...process.env, LGD_ENGINE_QUIET: '1', ...env }, encoding: 'utf8' });
-      return JSON.parse(out.trim().split('\n').pop()!) as { native: boolean; gru: boolean; losses: number[]; leaked: number };
+      const res = runRimSteps(env);
+      assert.equal(res.status, 0, res.stderr);
+      return JSON.parse(res.stdout.trim().split('\n').pop()!) as { native: boolean; gru: boolean; losses: number[]; leaked: number };
     };
     const on = run({});
     const off = run({ LGD_NATIVE: '0' });

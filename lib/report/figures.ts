@@ -524,6 +524,20 @@ export interface LineFigureOptions {
 }
 
 /**
+ * The project's axis style (light grid, outside ticks; `automargin`: long tick labels such as
+ * 0.000001 push the margin instead of running into the axis title), for {@link lineFigure} and
+ * hand-built layouts such as multi-panel figures.
+ */
+export const AXIS_STYLE = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true } as const;
+
+/** The project's page style (font, white paper and plot), for {@link lineFigure} and hand-built layouts. */
+export const PAGE_STYLE = {
+  font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
+  paper_bgcolor: 'white',
+  plot_bgcolor: 'white',
+} as const;
+
+/**
  * Builds a line plot, e.g. a convergence plot (quality vs iteration) with one curve per method.
  * @example
  * lineFigure({ title: 'Convergence on Set12, σ=25', xLabel: 'iteration', yLabel: 'PSNR (dB)',
@@ -559,7 +573,7 @@ export function lineFigure(options: LineFigureOptions): Figure {
   // Integer x over a short span (e.g. a few iterations): one tick per integer, no "0.5" ticks.
   const xs = data.flatMap((d) => d.x);
   const integerX = xs.length > 0 && xs.every((v) => Number.isInteger(v)) && Math.max(...xs) - Math.min(...xs) <= 12;
-  const xaxis: Record<string, unknown> = { title: { text: options.xLabel ?? '' }, ...(integerX && !options.logX ? { dtick: 1 } : {}), showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true };
+  const xaxis: Record<string, unknown> = { title: { text: options.xLabel ?? '' }, ...(integerX && !options.logX ? { dtick: 1 } : {}), ...AXIS_STYLE };
   if (options.logX) {
     const positive = xs.filter((v) => v > 0 && Number.isFinite(v));
     if (positive.length === 0) throw new Error('lineFigure: logX needs positive x values, and no series has any');
@@ -570,21 +584,14 @@ export function lineFigure(options: LineFigureOptions): Figure {
   }
   const yaxisLog = options.logY ? logAxisTicks(data.flatMap((d) => d.y)) : {};
   const layout: Record<string, unknown> = {
-    font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
-    paper_bgcolor: 'white',
-    plot_bgcolor: 'white',
+    ...PAGE_STYLE,
     margin: { l: 70, r: 20, t: options.title ? 60 : 20, b: below ? 80 : 60 },
     xaxis,
     yaxis: {
       title: { text: options.yLabel ?? '' },
       type: options.logY ? 'log' : 'linear',
       ...yaxisLog,
-      showgrid: true,
-      gridcolor: '#e5e5e5',
-      zeroline: false,
-      linecolor: '#444',
-      ticks: 'outside',
-      automargin: true, // long tick labels (0.000001) push the margin instead of running into the axis title
+      ...AXIS_STYLE,
     },
     // below: under the x axis title (paper y < 0), left-aligned, one entry per line
     legend: below ? { orientation: 'v', x: 0, xanchor: 'left', y: -0.13, yanchor: 'top' } : { orientation: 'v' },

@@ -129,9 +129,12 @@ function fontsWork(): Promise<boolean> {
   return fontCheck;
 }
 
-/** Rough width of a text line in pixels (DejaVu Sans averages ~0.6 em per character; bold ~0.68, see the title). */
+/** Average character width of DejaVu Sans in em (bold ~0.68, see the title). */
+const CHAR_EM = 0.6;
+
+/** Rough width of a text line in pixels. */
 function textWidth(text: string, fontSize: number): number {
-  return Math.ceil(text.length * fontSize * 0.6);
+  return Math.ceil(text.length * fontSize * CHAR_EM);
 }
 
 /**
@@ -176,19 +179,19 @@ const CAPTION_MAX_LINES = 3;
  */
 export function captionLayout(caption: string, room: number, fontSize: number): { lines: string[]; size: number } {
   const fits = (size: number): string[] | undefined => {
-    const maxChars = room / (size * 0.6);
+    const maxChars = room / (size * CHAR_EM);
     if (caption.length <= maxChars) return [caption];
     const lines = wrapLine(caption, maxChars);
     return lines.length <= CAPTION_MAX_LINES ? lines : undefined;
   };
   // a little smaller on one line reads better than two lines
-  const oneLine = Math.min(fontSize, room / Math.max(1, caption.length * 0.6));
+  const oneLine = Math.min(fontSize, room / Math.max(1, caption.length * CHAR_EM));
   if (oneLine >= 0.75 * fontSize) return { lines: [caption], size: oneLine };
   for (let size = fontSize; size > 6; size -= 0.5) {
     const lines = fits(size);
     if (lines) return { lines, size };
   }
-  return { lines: wrapLine(caption, room / (6 * 0.6)), size: 6 }; // as many lines as it takes: no word is dropped
+  return { lines: wrapLine(caption, room / (6 * CHAR_EM)), size: 6 }; // as many lines as it takes: no word is dropped
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import * as fs from 'fs';
 import { LogEntry, runningMean } from '../training/log';
-import { closeBrowser, Figure, hasChromium, lineFigure, logAxisTicks, saveFigure } from './figures';
+import { AXIS_STYLE, closeBrowser, Figure, hasChromium, lineFigure, logAxisTicks, PAGE_STYLE, saveFigure } from './figures';
 
 /** The y label of a training loss over `iterates` iterates (unknown: the learned solvers' mean over iterates). */
 export function lossLabel(iterates?: number, dataWeight?: number): string {
@@ -75,6 +75,11 @@ export interface ComparedRun {
   entries: readonly LogEntry[];
 }
 
+/** Where a log entry sits on a run comparison's x axis: wall time in hours (the run's own clock) or step. */
+export function runX(e: LogEntry, x: 'wall' | 'step'): number {
+  return x === 'wall' ? e.wallTime / 3600 : e.step;
+}
+
 /** Plotly's default colour cycle, so that one run keeps its colour in both panels. */
 const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 
@@ -90,7 +95,7 @@ export function runComparison(runs: readonly ComparedRun[], x: 'wall' | 'step' =
   if (!runs.length) throw new Error('runComparison: no runs given');
   for (const r of runs) if (!r.entries.length) throw new Error(`runComparison: run "${r.name}" has an empty log`);
   if (x !== 'wall' && x !== 'step') throw new Error(`runComparison: x must be 'wall' or 'step', got ${JSON.stringify(x)}`);
-  const xOf = (e: LogEntry): number => (x === 'wall' ? e.wallTime / 3600 : e.step);
+  const xOf = (e: LogEntry): number => runX(e, x);
   const xLabel = x === 'wall' ? 'wall time (hours)' : 'step';
   const data: Array<Record<string, unknown>> = [];
   runs.forEach((r, i) => {
@@ -104,14 +109,12 @@ export function runComparison(runs: readonly ComparedRun[], x: 'wall' | 'step' =
       data.push({ type: 'scatter', mode: 'lines+markers', name: r.name, legendgroup: r.name, showlegend: false, x: val.map(xOf), y: val.map((e) => e.valPsnr), line: { color }, marker: { color, size: 5 }, xaxis: 'x2', yaxis: 'y2' });
     }
   });
-  const axis = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', ticks: 'outside', automargin: true };
+  const axis = AXIS_STYLE;
   const lossTicks = logAxisTicks(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]));
   return {
     data,
     layout: {
-      font: { family: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', size: 13 },
-      paper_bgcolor: 'white',
-      plot_bgcolor: 'white',
+      ...PAGE_STYLE,
       title: { text: title ?? `Runs compared by ${x === 'wall' ? 'wall time' : 'step'}` },
       width: 1000,
       height: 480,

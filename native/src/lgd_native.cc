@@ -27,6 +27,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -101,11 +102,24 @@ int threads = 0;
 bool autotune = true;
 // LGD_NATIVE_TRACE=1: one stderr line per convolution call (pass and geometry) and per candidate
 // timed by the autotuner, flushed at once, so that the last line before a crash names the culprit.
+/** A boolean LGD_* flag: unset or empty gives `fallback`; a value starting with 0, f or n is false; any other true. */
+bool envFlag(const char* name, bool fallback) {
+  const char* v = getenv(name);
+  if (!v || !v[0]) return fallback;
+  return !(v[0] == '0' || v[0] == 'f' || v[0] == 'n');
+}
+
 bool traceCalls = false;
-void traceCall(char kind, const Geometry& g) {
+__attribute__((format(printf, 1, 2))) void trace(const char* format, ...) {
   if (!traceCalls) return;
-  fprintf(stderr, "[native] %c N%ld H%ld W%ld C%ld K%ldx%ld O%ld OH%ld OW%ld S%ld,%ld D%ld,%ld P%ld,%ld,%ld,%ld\n", kind, (long)g.N, (long)g.H, (long)g.W, (long)g.C, (long)g.KH, (long)g.KW, (long)g.O, (long)g.OH, (long)g.OW, (long)g.SH, (long)g.SW, (long)g.DH, (long)g.DW, (long)g.PT, (long)g.PL, (long)g.PB, (long)g.PR);
+  va_list args;
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
   fflush(stderr);
+}
+void traceCall(char kind, const Geometry& g) {
+  trace("[native] %c N%ld H%ld W%ld C%ld K%ldx%ld O%ld OH%ld OW%ld S%ld,%ld D%ld,%ld P%ld,%ld,%ld,%ld\n", kind, (long)g.N, (long)g.H, (long)g.W, (long)g.C, (long)g.KH, (long)g.KW, (long)g.O, (long)g.OH, (long)g.OW, (long)g.SH, (long)g.SW, (long)g.DH, (long)g.DW, (long)g.PT, (long)g.PL, (long)g.PB, (long)g.PR);
 }
 
 std::string makeKey(char kind, const int32_t* p, int extra0, float extra1) {
@@ -200,7 +214,7 @@ Entry& lookup(const std::string& key, Build build, Run run) {
     double bestMs = 1e300;
     std::string tuning;
     for (size_t i = 0; i < c.size(); ++i) {
-      if (traceCalls) { fprintf(stderr, "[native]   candidate %s\n", c[i]->impl.c_str()); fflush(stderr); }
+      trace("[native]   candidate %s\n", c[i]->impl.c_str());
       double t0 = nowMs();
       run(*c[i]);  // first run: page faults, caches
       double ms = nowMs() - t0;
@@ -220,7 +234,7 @@ Entry& lookup(const std::string& key, Build build, Run run) {
       }
     }
     c[best]->tuning = tuning;
-    if (traceCalls) { fprintf(stderr, "[native]   tuned: %s -> %s\n", tuning.c_str(), c[best]->impl.c_str()); fflush(stderr); }
+    trace("[native]   tuned: %s -> %s\n", tuning.c_str(), c[best]->impl.c_str());
   }
   Entry& ref = *c[best];
   cache.emplace(key, std::move(c[best]));
@@ -634,7 +648,7 @@ napi_value GruGate(napi_env env, napi_callback_info info) {
     const float* hh = floatArray(env, argv[1], 3 * P * F, "gruGate: hh");
     const float* h = floatArray(env, argv[2], P * F, "gruGate: h");
     float* out = floatArray(env, argv[3], P * F, "gruGate: out");
-    if (traceCalls) { fprintf(stderr, "[native] gruGate P%ld F%ld\n", (long)P, (long)F); fflush(stderr); }
+    trace("[native] gruGate P%ld F%ld\n", (long)P, (long)F);
     parallelRange(P * F, P, [&](int64_t b, int64_t e) { gruGateForward(ih, hh, h, out, F, b, e); });
     return undefinedValue(env);
   });
@@ -677,10 +691,8 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   threads = omp_get_max_threads();
-  const char* tune = getenv("LGD_NATIVE_AUTOTUNE");
-  autotune = !(tune && (tune[0] == '0' || tune[0] == 'f' || tune[0] == 'n'));
-  const char* trace = getenv("LGD_NATIVE_TRACE");
-  traceCalls = trace && trace[0] && !(trace[0] == '0' || trace[0] == 'f' || trace[0] == 'n');
+  autotune = envFlag("LGD_NATIVE_AUTOTUNE", true);
+  traceCalls = envFlag("LGD_NATIVE_TRACE", false);
   return exports;
 }
 
