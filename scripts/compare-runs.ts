@@ -1,7 +1,7 @@
 /**
  * Compares training runs by their logs: one figure (training loss and validation PSNR against
- * wall time or step) and a summary on stdout, including each run's validation PSNR at the wall
- * time (or step) the shortest run reached, for an equal-budget comparison.
+ * wall time or step) and a summary on stdout, including each run's validation PSNR and running-mean
+ * training loss at the wall time (or step) the shortest run reached, for an equal-budget comparison.
  *
  *   npx tsx scripts/compare-runs.ts --runs rim_gray_bench,rim_gray_strided [--names 'bench F=32,strided'] \
  *       [--x wall|step] [--out results/figures/NAME] [--title TEXT] [--window 200]
@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { resultsDir } from '../lib/io/paths';
-import { LogEntry, readLogJsonl } from '../lib/training/log';
+import { LogEntry, readLogJsonl, runningMean } from '../lib/training/log';
 import { closeBrowser, hasChromium, saveFigure } from '../lib/report/figures';
 import { runComparison, runX } from '../lib/report/training_curve';
 import { parseCommandLine } from './cli';
@@ -64,14 +64,17 @@ async function main(): Promise<void> {
   if (keys.size > 1) console.log('note: the runs differ in seed, task, noise or validation set, so their validation crops are degraded differently: compare their validation PSNRs with care');
   const common = Math.min(...logs.map((l) => runX(l[l.length - 1], x as 'wall' | 'step')));
   const unit = x === 'wall' ? 'h' : 'steps';
-  console.log(`run | steps | wall time (h) | s/step | last val PSNR | best val PSNR (step) | val PSNR at ${common.toFixed(x === 'wall' ? 2 : 0)} ${unit} (step)`);
+  const at = `${common.toFixed(x === 'wall' ? 2 : 0)} ${unit}`;
+  console.log(`run | steps | wall time (h) | s/step | last val PSNR | best val PSNR (step) | val PSNR at ${at} (step) | loss at ${at} (mean of ${window} steps)`);
   logs.forEach((l, i) => {
     const last = l[l.length - 1];
     const val = l.filter((e) => e.valPsnr !== undefined);
     const best = val.reduce<LogEntry | undefined>((b, e) => (b === undefined || e.valPsnr! > b.valPsnr! ? e : b), undefined);
-    const at = valAt(l, common, x as 'wall' | 'step');
+    const valThen = valAt(l, common, x as 'wall' | 'step');
+    const upToThen = l.filter((e) => runX(e, x as 'wall' | 'step') <= common + 1e-9);
+    const lossThen = runningMean(upToThen.map((e) => e.loss), window).at(-1);
     const f = (e?: LogEntry): string => (e ? `${e.valPsnr!.toFixed(3)} (${e.step})` : '–');
-    console.log(`${names[i]} | ${last.step} | ${(last.wallTime / 3600).toFixed(2)} | ${(last.wallTime / last.step).toFixed(3)} | ${val.length ? val[val.length - 1].valPsnr!.toFixed(3) : '–'} | ${f(best)} | ${f(at)}`);
+    console.log(`${names[i]} | ${last.step} | ${(last.wallTime / 3600).toFixed(2)} | ${(last.wallTime / last.step).toFixed(3)} | ${val.length ? val[val.length - 1].valPsnr!.toFixed(3) : '–'} | ${f(best)} | ${f(valThen)} | ${lossThen === undefined ? '–' : lossThen.toExponential(3)}`);
   });
   if (args.out) {
     const out = path.resolve(args.out as string);
