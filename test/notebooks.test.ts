@@ -225,8 +225,20 @@ describe('notebooks', () => {
       const nbDir = path.join(tmp, 'nostart');
       fs.mkdirSync(nbDir);
       fs.writeFileSync(path.join(nbDir, '10_any.ipynb'), notebook(["console.log('ran')"]));
-      // No kernel answers within 50 ms, so every start fails as a racing tslab socket does.
-      const { code, out } = await runRunner(['--out', path.join(tmp, 'nostart-out'), nbDir], { LGD_KERNEL_STARTUP_TIMEOUT: '0.05' });
+      // The tslab kernel process is started but never answers (a preload blocks it), as a kernel
+      // stuck on a racing socket does; a 50 ms limit alone is not enough, since nbclient waits up
+      // to a second for the first reply before it looks at the clock, and a fast machine's
+      // kernel answers within that second.
+      const hang = path.join(tmp, 'hang-tslab-kernel.cjs');
+      fs.writeFileSync(
+        hang,
+        "const a = process.argv;\n" +
+          "if (/tslab[\\\\/]bin[\\\\/]tslab$/.test(a[1] ?? '') && a.includes('kernel')) {\n" +
+          "  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600000);\n" +
+          "}\n",
+      );
+      const nodeOptions = [process.env.NODE_OPTIONS, `--require=${hang}`].filter(Boolean).join(' ');
+      const { code, out } = await runRunner(['--out', path.join(tmp, 'nostart-out'), nbDir], { LGD_KERNEL_STARTUP_TIMEOUT: '0.05', NODE_OPTIONS: nodeOptions });
       assert.notEqual(code, 0, out);
       assert.match(out, /10_any: the kernel did not start \(RuntimeError: Kernel didn't respond in \d+ seconds\); fresh kernel, retry 1 of 2/, out);
       assert.match(out, /retry 2 of 2/, out);
