@@ -81,7 +81,7 @@ describe('learned-solver experiments', function () {
   it('loadOrTrainModel: loads an exported folder with its train.json and log; a missing model names the folder and the train command', async () => {
     const modelDir = path.join(dir, 'models');
     await saveLearnedSolver(rim, path.join(modelDir, 'toy'), {
-      'train.json': JSON.stringify({ name: 'toy', kind: 'rim', paramCount: rim.paramCount(), command: 'npm run train -- --config configs/toy.json', steps: 2, wallTimeSeconds: 7200, engine: 'wasm', finalLoss: 0.01, weightsSha256: 'ab'.repeat(32), date: '' }),
+      'train.json': JSON.stringify({ name: 'toy', kind: 'rim', paramCount: rim.paramCount(), command: 'npm run train -- --config configs/toy.json', steps: 2, wallTimeSeconds: 7200, engine: 'wasm', finalLoss: 0.01, weightsSha256: 'ab'.repeat(32), date: '', trainConfig: { data: { batchSize: 4 } } }),
       'training_log.json': JSON.stringify({ entries: entries([0.02, 0.01]) }),
     });
     const m = await loadOrTrainModel('toy', { dir: modelDir });
@@ -90,13 +90,26 @@ describe('learned-solver experiments', function () {
     assert.equal(m.log?.length, 2);
     assert.equal(m.solver.paramCount(), rim.paramCount());
     const md = trainingSummaryMarkdown([m]);
-    assert.match(md, /\| toy \| rim \| \d+ \| 2 \| 2\.00 h \| wasm \| 1\.000e-2 \| `abababababababab…` \| `npm run train -- --config configs\/toy\.json` \|/);
-    // A run started from another model's weights says so (its own steps and time only).
-    const tuned = { ...m, info: { ...m.info!, trainConfig: { init: { model: 'rim_sr' } } as never } };
-    assert.match(trainingSummaryMarkdown([tuned]), /\| 2, started from the weights of rim_sr \(its steps and time not counted here\) \| 2\.00 h \|/);
+    // patches seen: steps × batch = 2 × 4
+    assert.match(md, /\| toy \| rim \| \d+ \| 2 \| 8 \| 2\.00 h \| wasm \| 1\.000e-2 \| `abababababababab…` \| `npm run train -- --config configs\/toy\.json` \|/);
+    // A run started from another model's weights says so (its own steps and time only); the
+    // patches column adds those of the chain it was started from, where the folders say:
+    // toy_base (an exported model beside it: 5 steps × 4, started from a run's best/ at step 3 of batch 2).
+    await saveLearnedSolver(rim, path.join(modelDir, 'toy_base'), {
+      'train.json': JSON.stringify({ name: 'toy_base', kind: 'rim', steps: 5, trainConfig: { data: { batchSize: 4 }, init: { model: path.join(dir, 'results', 'runs', 'toy_run', 'best') } } }),
+    });
+    const runDir = path.join(dir, 'results', 'runs', 'toy_run');
+    fs.mkdirSync(path.join(runDir, 'best'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'best', 'best.json'), JSON.stringify({ step: 3, valPsnr: 20 }));
+    fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify({ data: { batchSize: 2 } }));
+    const tuned = { ...m, info: { ...m.info!, trainConfig: { data: { batchSize: 4 }, init: { model: 'toy_base' } } as never } };
+    assert.match(trainingSummaryMarkdown([tuned]), /\| 2, started from the weights of toy_base \(its steps and time not counted here\) \| 8 \(34 with toy_base's and results\/runs\/toy_run\/best's\) \| 2\.00 h \|/);
+    // An init the folders say nothing about: the own patches, and that the others are not counted
+    const fromNothing = { ...m, info: { ...m.info!, trainConfig: { data: { batchSize: 4 }, init: { model: 'no_such_model_here' } } as never } };
+    assert.match(trainingSummaryMarkdown([fromNothing]), /\| 8 \(and those of no_such_model_here\) \|/);
     // A checkpoint folder is named by its path under results/, not by its last part ('best')
     const fromRun = { ...m, info: { ...m.info!, trainConfig: { init: { model: '/work/x/results/runs/rim_color/best' } } as never } };
-    assert.match(trainingSummaryMarkdown([fromRun]), /started from the weights of results\/runs\/rim_color\/best \(/);
+    assert.match(trainingSummaryMarkdown([fromRun]), /started from the weights of results\/runs\/rim_color\/best \(.*\) \| \? \|/);
     m.solver.dispose();
     assert.equal(hasTrainedModel('toy', modelDir), true);
     assert.equal(hasTrainedModel('absent', modelDir), false);

@@ -266,8 +266,9 @@ export function meanLoss(log: readonly LogEntry[], from: number, to: number): nu
 }
 
 /**
- * A Markdown section on how each model was trained: steps, wall time, engine, parameters, final
- * loss, weights SHA-256 and the command.
+ * A Markdown section on how each model was trained: steps, training patches seen (steps × batch,
+ * and with the models it was started from, when their folders say), wall time, engine,
+ * parameters, final loss, weights SHA-256 and the command.
  * @example
  * trainingSummaryMarkdown([rim, lgd]);
  */
@@ -275,22 +276,95 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
   const lines = [
     '## How the models were trained',
     '',
-    '| model | kind | parameters | steps | wall time | engine | final loss (last 100 steps) | weights SHA-256 | command |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | kind | parameters | steps | patches seen | wall time | engine | final loss (last 100 steps) | weights SHA-256 | command |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const m of models) {
     const i = m.info;
     if (!i) {
-      lines.push(`| ${m.name} | ${m.solver.kind} | ${m.solver.paramCount()} | ? | ? | ? | ? | ? | (no train.json in ${path.basename(m.dir)}) |`);
+      lines.push(`| ${m.name} | ${m.solver.kind} | ${m.solver.paramCount()} | ? | ? | ? | ? | ? | ? | (no train.json in ${path.basename(m.dir)}) |`);
       continue;
     }
     const horizon = i.horizons?.length ? ` (cosine horizon ${i.horizons.map((h) => `${h.steps} from step ${h.fromStep}`).join(', then ')})` : '';
     const init = i.trainConfig?.init ? `, started from the weights of ${initName(i.trainConfig.init.model)} (its steps and time not counted here)` : '';
     lines.push(
-      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
+      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init} | ${patchesSeenText(m.dir, i)} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** Training patches a run drew (steps × batch), and its init model's name. */
+interface PatchCount {
+  patches: number;
+  init?: string;
+}
+
+/** Steps × batch of a training config; undefined when the config does not say. */
+function patchesOfConfig(config: { data?: { batchSize?: number }; init?: { model: string } } | undefined, steps: number): PatchCount | undefined {
+  const batch = config?.data?.batchSize;
+  if (!batch || !Number.isFinite(steps)) return undefined;
+  return { patches: steps * batch, init: config?.init?.model };
+}
+
+/**
+ * What a model folder says about the patches it was trained on: an exported model by its
+ * `train.json`; a run's `best/` or `checkpoints/step-N/` folder by its step and the run's
+ * `config.json`. Undefined when the folder says nothing.
+ */
+function folderPatches(dir: string): PatchCount | undefined {
+  const readJson = <T>(file: string): T | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  };
+  const record = readJson<TrainRecord>(path.join(dir, 'train.json'));
+  if (record) return patchesOfConfig(record.trainConfig, record.steps);
+  const base = path.basename(dir);
+  const parent = path.dirname(dir);
+  const step = base === 'best' ? readJson<{ step: number }>(path.join(dir, 'best.json'))?.step : /^step-(\d+)$/.exec(base) ? Number(/^step-(\d+)$/.exec(base)![1]) : undefined;
+  if (step === undefined) return undefined;
+  const runDir = base === 'best' ? parent : path.dirname(parent);
+  return patchesOfConfig(readJson(path.join(runDir, 'config.json')), step);
+}
+
+/** The folder of an `init.model`: a name beside `siblingsDir` (else under `results/models`), or a path. */
+function initFolder(model: string, siblingsDir: string): string {
+  if (isModelPath(model)) {
+    const given = path.resolve(projectPath(), model);
+    // an absolute path from the machine that trained it: the same folder under this project's results/
+    return fs.existsSync(given) || !initName(model).startsWith('results/') ? given : projectPath(initName(model));
+  }
+  const beside = path.join(siblingsDir, model);
+  return fs.existsSync(beside) ? beside : path.join(modelsDir(), model);
+}
+
+/**
+ * The "patches seen" cell: the model's own steps × batch, and, when it was started from other
+ * weights whose folders say how they were trained, the total along that chain, e.g.
+ * `96,000 (304,000 with rim_gray's)`.
+ */
+function patchesSeenText(dir: string, info: TrainInfo): string {
+  const own = patchesOfConfig(info.trainConfig, info.steps);
+  if (!own) return '?';
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  if (!own.init) return fmt(own.patches);
+  let total = own.patches;
+  let from: string | undefined = own.init;
+  let siblings = path.dirname(dir);
+  const names: string[] = [];
+  for (let depth = 0; from !== undefined && depth < 16; depth++) {
+    const folder = initFolder(from, siblings);
+    const before = folderPatches(folder);
+    if (!before) return `${fmt(own.patches)} (and those of ${initName(own.init)})`;
+    names.push(initName(from));
+    total += before.patches;
+    from = before.init;
+    siblings = path.dirname(folder);
+  }
+  return `${fmt(own.patches)} (${fmt(total)} with ${names.map((n) => `${n}'s`).join(' and ')})`;
 }
 
 /**
