@@ -1,7 +1,7 @@
 /**
  * Runs a committed model on a folder of images and measures it beside the baseline:
  *
- *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr48] [--ensemble] [--json] [--out DIR]
+ *   npm run -s evaluate -- --task sr --scale 3 --pairs DIR [--model rim_sr48] [--steps T] [--ensemble] [--json] [--out DIR]
  *   npm run -s evaluate -- --task denoise --sigma 25 --images DIR [--quantize] [--gray] [--model rim_gray] [--seed N] [--json] [--out DIR]
  *   npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model rim_deblur] ...
  *
@@ -15,7 +15,8 @@
  * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`
  * (denoise / deblur add `"seed"`, and `"quantized": true` with --quantize).
  * --ensemble: the geometric self-ensemble (8 flips / rotations averaged; 8x the time; JSON adds
- * `"ensemble": 8`). --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
+ * `"ensemble": 8`). --steps T runs the learned solver T steps instead of the T it was trained
+ * for (JSON adds `"steps"`). --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
  *
  *   npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--json]
  *                          [--model NAME] [--segmenter DIR] [--lambda 1] [--iterations 100]
@@ -39,13 +40,14 @@ import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
 
-const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--ensemble] [--json] [--out DIR]
-       npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--seed N] [--json] [--out DIR]
-       npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--seed N] [--json] [--out DIR]
+const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--steps T] [--ensemble] [--json] [--out DIR]
+       npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
+       npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
                               [--segmenter DIR] [--lambda L] [--iterations N] [--json]
   --model: a name under results/models/ or a model folder (a path with a '/'); models default to the committed ones: rim_sr48 (sr), rim_gray / rim_color_q (denoise, by --gray), rim_deblur (deblur),
   rim_semantic_ce2 / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
+  --steps (sr, denoise, deblur): run the learned solver T steps (default: the T it was trained for)
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
   --seed (denoise, deblur): image i is degraded with seed + i; default the notebooks' protocol (denoise 1000·σ, +500 quantized; deblur 5000)`;
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
       iterations: { type: 'string' },
       ensemble: { type: 'boolean' },
       quantize: { type: 'boolean' },
+      steps: { type: 'string' },
     },
   });
   const v = cli.values;
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
   const scale = cli.integer('scale', { min: 2 });
   const sigma = cli.number('sigma', { min: 0 });
   const seedOption = cli.integer('seed', { min: 0 });
+  const steps = cli.integer('steps', { min: 1 });
   if (taskName === 'sr') {
     if (scale === undefined) cli.fail('--task sr needs --scale');
     if (!v.pairs) cli.fail('--task sr needs --pairs DIR (files NAME_HR.png / NAME_LR.png)');
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
       );
     }
     const n = pairs?.length ?? images!.length;
-    const plain = learnedMethod(model.solver, { name: modelName });
+    const plain = learnedMethod(model.solver, { name: steps === undefined ? modelName : `${modelName}, T=${steps}`, steps });
     const method = v.ensemble ? selfEnsembleMethod(plain) : plain;
     const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: false });
     const m = ev.methods[0];
@@ -138,7 +142,7 @@ async function main(): Promise<void> {
     );
     if (v.json) {
       const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255, ...(v.quantize ? { quantized: true } : {}), seed };
-      console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
+      console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), ...(steps !== undefined ? { steps } : {}), task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
     }
   } finally {
     model.solver.dispose();
@@ -152,7 +156,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   const v = cli.values as Record<string, string | boolean | undefined>;
   if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
   if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
-  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize', 'steps'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
   const methodName = (v.method ?? 'rim') as SynthesisMethodName;
   if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
   if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);

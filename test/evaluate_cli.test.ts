@@ -113,6 +113,13 @@ describe('npm run evaluate', function () {
     const seeded = run('--seed', '7');
     assert.equal(seeded.seed, 7);
     assert.notEqual(seeded.baseline_psnr, plain.baseline_psnr);
+    // --steps T: the solver run T steps instead of its trained 2, as the library's learnedMethod({ steps }) does.
+    const longer = run('--steps', '5');
+    assert.equal(longer.steps, 5);
+    assert.equal(plain.steps, undefined);
+    const ev5 = evaluate(denoisingTask({ sigma: 25 }), [learnedMethod(color, { name: 'tiny_color', steps: 5 })], { dataset: 'images', images: loaded, progress: false });
+    assert.ok(Math.abs((longer.psnr as number) - (ev5.rows[1].psnr as number)) < 1e-9, `${longer.psnr} vs ${ev5.rows[1].psnr}`);
+    assert.notEqual(longer.psnr, plain.psnr);
     tf.dispose(loaded.map((l) => l.image));
     color.dispose();
     // --quantize belongs to denoising.
@@ -130,6 +137,7 @@ describe('npm run evaluate', function () {
       [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', path.join(tmp, 'no_such_dir')], /--model .*no_such_dir: no saved model in .*no_such_dir \(no model\.json\)/],
       [['--task', 'upscale', '--pairs', pairs], /unknown task "upscale"/],
       [['--task', 'sr', '--pairs', pairs], /--task sr needs --scale/],
+      [['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_sr', '--steps', '0'], /--steps/],
     ];
     for (const [args, message] of cases) {
       const r = evaluateCli(args, models);
