@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const read = runs.map(runLog);
   const logs = read.map((r) => r.entries);
   const keys = new Set(read.map((r) => r.validationKey ?? '?'));
-  if (keys.size > 1) console.log('note: the runs differ in seed, task, noise or validation set, so their validation crops are degraded differently: compare their validation PSNRs with care');
+  if (keys.size > 1) console.log('note: the runs differ in seed, task, noise or validation set, so their validation crops are degraded differently: compare their validation PSNRs with care (scripts/validate.ts scores any model on one run\'s crops)');
   const common = Math.min(...logs.map((l) => runX(l[l.length - 1], x as 'wall' | 'step')));
   const unit = x === 'wall' ? 'h' : 'steps';
   const at = `${common.toFixed(x === 'wall' ? 2 : 0)} ${unit}`;

@@ -6,7 +6,12 @@ import { initEngine } from '../lib/engine';
 import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { trainingCurve } from '../lib/report/training_curve';
-import { logToCsv, numericsKey, resolveTrainConfig, trainLearnedSolver, TrainConfigInput } from '../lib/training';
+import { tf } from '../lib/engine';
+import { Rim } from '../lib/solvers/learned';
+import { saveLearnedSolver } from '../lib/solvers/learned/io';
+import { logToCsv, numericsKey, resolveTrainConfig, trainLearnedSolver, TrainConfigInput, validateOnRun } from '../lib/training';
+import { ROOT } from './helpers/cli';
+import { spawnSync } from 'child_process';
 
 function images(n: number, size: number, channels: 1 | 3 = 1): RawImage[] {
   const rng = new Rng(11);
@@ -57,6 +62,50 @@ describe('validation during training', function () {
     assert.deepEqual(resumed.log.map((e) => [e.step, e.loss, e.valPsnr]), full.log.map((e) => [e.step, e.loss, e.valPsnr]));
     full.solver.dispose();
     resumed.solver.dispose();
+  });
+
+  it('validateOnRun scores a solver on a run\'s crops exactly as the run validated; another seed degrades them otherwise; --steps; no leaks', async () => {
+    const ims = images(5, 24);
+    const full = await trainLearnedSolver(base('val_again'), { ...quiet, images: ims, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-again-')) });
+    const before = tf.memory().numTensors;
+    const again = await validateOnRun(base('val_again'), full.solver, { images: ims });
+    assert.equal(again.psnr, full.log[full.log.length - 1].valPsnr, 'the final weights on the same crops and seed give the logged value');
+    assert.deepEqual([again.count, again.crop, again.seed, again.steps], [2, 16, 5, 2]);
+    const otherSeed = await validateOnRun(base('val_again', { seed: 6 }), full.solver, { images: ims });
+    assert.notEqual(otherSeed.psnr, again.psnr);
+    const longer = await validateOnRun(base('val_again'), full.solver, { images: ims, steps: 5 });
+    assert.equal(longer.steps, 5);
+    assert.notEqual(longer.psnr, again.psnr);
+    assert.equal(tf.memory().numTensors, before);
+    await assert.rejects(validateOnRun(base('val_again', { validation: undefined }), full.solver, { images: ims }), /train config val_again: no validation section/);
+    const color = new Rim({ features: 4, steps: 2, channels: 3 });
+    await assert.rejects(validateOnRun(base('val_again'), color, { images: ims }), /restores 3 channel\(s\), run val_again 1/);
+    color.dispose();
+    full.solver.dispose();
+  });
+
+  it('scripts/validate.ts: the same number for a saved model, one JSON line per model; bad input named', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-validate-cli-'));
+    try {
+      const rim = new Rim({ features: 4, steps: 2, seed: 3 });
+      await saveLearnedSolver(rim, path.join(tmp, 'tiny'));
+      const config = base('cli_val', { data: { dataset: 'T91', channels: 1, patchSize: 8, batchSize: 2, limit: 2 }, validation: { every: 2, crop: 16, dataset: 'T91', limit: 2 } });
+      const file = path.join(tmp, 'cli_val.json');
+      fs.writeFileSync(file, JSON.stringify(config));
+      const expected = await validateOnRun(config, rim);
+      const run = (...args: string[]) => spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'validate.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+      const r = run('--config', file, '--models', path.join(tmp, 'tiny'), '--steps', '2', '--json');
+      assert.equal(r.status, 0, r.stderr);
+      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+      assert.equal(json.psnr, expected.psnr);
+      assert.deepEqual([json.crops, json.crop, json.seed, json.steps], [2, 16, 5, 2]);
+      const missing = run('--config', path.join(tmp, 'nope.json'), '--models', 'x');
+      assert.notEqual(missing.status, 0);
+      assert.match(missing.stderr, /--config .*nope\.json: no such file/);
+      rim.dispose();
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('held-apart images change the numerics (resume key); validation settings do not', () => {

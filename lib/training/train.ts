@@ -21,7 +21,7 @@ import { CurveDrawer, exportTrainedModel } from './export';
 import { LogEntry, RunLog, writeLog } from './log';
 import { mixSeed } from './noise';
 import { resolveTask } from '../tasks/registry';
-import { disposeGroups, TrainingGroup } from '../tasks/types';
+import { disposeGroups, TaskDefinition, TrainingGroup } from '../tasks/types';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
 
@@ -133,28 +133,6 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-/**
- * Trains a learned solver (RIM or LGD) on a task (`config.task`, default blind Gaussian denoising):
- *
- * - data: random `p×p` patches of the training set(s) with flips and 90° rotations ({@link PatchSampler},
- *   seeded), degraded by the task (`lib/tasks`: operator, likelihood, parameters such as σ or the
- *   SR scale drawn per patch or per group) from `(seed, step)`;
- * - loss: `Σ_t w_t MSE(x_t, x) / Σ_t w_t` over the iterates (all `w_t = 1` by default);
- * - Adam with a learning-rate schedule and gradient clipping by global norm;
- * - a NaN guard: a non-finite loss or gradient norm stops training before the update, with a
- *   {@link TrainingDivergedError} naming the step, the batch and the last good checkpoint;
- * - checkpoints every `checkpointEvery` steps in the run folder (and on abort), from which a run
- *   resumes exactly: the log of an interrupted and resumed run equals the uninterrupted one;
- * - a log (step, loss, lr, grad norm, wall time, engine) in the run folder: `log.jsonl` appended
- *   before each checkpoint, `log.csv` + `log.json` when the session ends (the training curve is the
- *   caller's: {@link TrainOptions.drawCurve}); the final model exported to `results/models/<name>/` (weights, config, log,
- *   SHA256SUMS, `train.json` with the command, steps, wall time and engine).
- * @example
- * const { solver } = await trainLearnedSolver(
- *   { name: 'rim_gray', model: { kind: 'rim', features: 32, steps: 8 }, steps: 2000 },
- *   { onProgress: (p) => bar.update(p.step, { loss: p.loss }) },
- * );
- */
 /** The cosine horizon (total steps) recorded in a numerics key, if any. */
 function horizonOf(key: string): number | undefined {
   const steps = (JSON.parse(key) as { steps?: unknown }).steps;
@@ -172,28 +150,23 @@ export function initModelDir(model: string): string {
   return isModelPath(model) ? path.resolve(model) : path.join(modelsDir(), model);
 }
 
-/** True when `model` names a folder (absolute, or with a '/') rather than a model under `results/models/`. */
-export function isModelPath(model: string): boolean {
-  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep);
+/** A run's training images (after `data.holdOut` and `data.dropSmall`) and its validation images. */
+interface RunImages {
+  datasets: string[];
+  images: RawImage[];
+  validationImages: RawImage[];
 }
 
-export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
-  const config = resolveTrainConfig(input as TrainConfigInput);
-  const say = options.log ?? ((line: string) => console.log(line));
-  const { definition: task, params: taskParams } = resolveTask(config.task, `train config ${config.name}`);
-  const multiple = task.patchMultiple?.(taskParams) ?? 1;
-  if (config.data.patchSize % multiple !== 0) {
-    throw new Error(`train config ${config.name}: data.patchSize ${config.data.patchSize} must be a multiple of ${multiple} for task ${JSON.stringify(config.task)}`);
-  }
-  const batchMultiple = task.batchMultiple?.(taskParams) ?? 1;
-  if (config.data.batchSize % batchMultiple !== 0) {
-    throw new Error(`train config ${config.name}: data.batchSize ${config.data.batchSize} must be a multiple of ${batchMultiple} for task ${JSON.stringify(config.task)} (one group each)`);
-  }
-  const { backend, native } = await initEngine();
-  const engine = engineLabel(backend, native);
+/**
+ * Loads what a training configuration trains and validates on: the task's or the datasets' images,
+ * minus `data.holdOut` (kept apart for validation) and, with `data.dropSmall`, those smaller than
+ * the patch; the validation images (held apart, or `validation.dataset` in the training images'
+ * channels). Shared by training and {@link validateOnRun}, so both see the same crops.
+ */
+async function loadRunImages<P extends object>(config: TrainConfig, task: TaskDefinition<P, unknown>, taskParams: P, given: RawImage[] | undefined, say: (line: string) => void): Promise<RunImages> {
   const datasets = Array.isArray(config.data.dataset) ? config.data.dataset : [config.data.dataset];
   const loaded =
-    options.images ??
+    given ??
     (task.loadImages
       ? await task.loadImages(taskParams, { limit: config.data.limit })
       : (await Promise.all(datasets.map((d) => loadRawImages(d, { channels: config.data.channels, limit: config.data.limit })))).flat());
@@ -223,6 +196,93 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     throw new Error(`train config ${config.name}: validation images have ${mismatched.channels} channel(s), the training images ${kept[0].channels}`);
   }
   if (images.length === 0) throw new Error(`trainLearnedSolver: no training images${config.data.dropSmall ? ` of at least ${p}x${p} (data.dropSmall left them all out)` : ''}`);
+  return { datasets, images, validationImages };
+}
+
+/** What {@link validateOnRun} measured. */
+export interface RunValidation {
+  /** Mean PSNR (dB) of the solver's last iterate on the run's validation crops. */
+  psnr: number;
+  /** Crops, and their size. */
+  count: number;
+  crop: number;
+  /** The seed the crops were degraded with (the run's). */
+  seed: number;
+  /** Steps the solver ran. */
+  steps: number;
+}
+
+/**
+ * Scores any solver on a training configuration's validation crops, degraded exactly as that run
+ * validates (its task, its seed): what makes two runs' validation numbers comparable, since each
+ * run degrades its crops with its own seed. `options.images`: the run's images, as
+ * {@link TrainOptions.images} gave them to training (default: loaded as the configuration says).
+ * @throws when the configuration has no `validation` section, or the solver's channels differ
+ * @example
+ * await validateOnRun(readTrainConfig('configs/rim_gray48_t16.json'), rimGray48.solver); // rim_gray48 on the T = 16 run's crops
+ */
+export async function validateOnRun(input: TrainConfigInput | TrainConfig, solver: LearnedSolver, options: { steps?: number; log?: (line: string) => void; images?: RawImage[] } = {}): Promise<RunValidation> {
+  const config = resolveTrainConfig(input as TrainConfigInput);
+  if (!config.validation) throw new Error(`train config ${config.name}: no validation section, so no validation crops to score on`);
+  const { definition: task, params: taskParams } = resolveTask(config.task, `train config ${config.name}`);
+  const { images, validationImages } = await loadRunImages(config, task, taskParams, options.images, options.log ?? (() => undefined));
+  const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
+  if (solver.config.channels !== channels) throw new Error(`validateOnRun: the solver restores ${solver.config.channels} channel(s), run ${config.name} ${channels}`);
+  const multiple = task.patchMultiple?.(taskParams) ?? 1;
+  const set = validationSet(validationImages, config.validation.crop, multiple, task.batchMultiple?.(taskParams) ?? 1);
+  const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
+  try {
+    const psnr = validate(solver, task, taskParams, set, config.seed, context, options.steps);
+    return { psnr, count: set.count, crop: set.crop, seed: config.seed, steps: options.steps ?? solver.config.steps };
+  } finally {
+    set.batch.dispose();
+    task.release?.(context);
+  }
+}
+
+/** True when `model` names a folder (absolute, or with a '/') rather than a model under `results/models/`. */
+export function isModelPath(model: string): boolean {
+  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep);
+}
+
+/**
+ * Trains a learned solver (RIM or LGD) on a task (`config.task`, default blind Gaussian denoising):
+ *
+ * - data: random `p×p` patches of the training set(s) with flips and 90° rotations ({@link PatchSampler},
+ *   seeded), degraded by the task (`lib/tasks`: operator, likelihood, parameters such as σ or the
+ *   SR scale drawn per patch or per group) from `(seed, step)`;
+ * - loss: `Σ_t w_t MSE(x_t, x) / Σ_t w_t` over the iterates (all `w_t = 1` by default);
+ * - Adam with a learning-rate schedule and gradient clipping by global norm;
+ * - a NaN guard: a non-finite loss or gradient norm stops training before the update, with a
+ *   {@link TrainingDivergedError} naming the step, the batch and the last good checkpoint;
+ * - checkpoints every `checkpointEvery` steps in the run folder (and on abort), from which a run
+ *   resumes exactly: the log of an interrupted and resumed run equals the uninterrupted one;
+ * - a log (step, loss, lr, grad norm, wall time, engine) in the run folder: `log.jsonl` appended
+ *   before each checkpoint, `log.csv` + `log.json` when the session ends (the training curve is the
+ *   caller's: {@link TrainOptions.drawCurve}); the final model exported to `results/models/<name>/` (weights, config, log,
+ *   SHA256SUMS, `train.json` with the command, steps, wall time and engine).
+ * @example
+ * const { solver } = await trainLearnedSolver(
+ *   { name: 'rim_gray', model: { kind: 'rim', features: 32, steps: 8 }, steps: 2000 },
+ *   { onProgress: (p) => bar.update(p.step, { loss: p.loss }) },
+ * );
+ */
+export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const config = resolveTrainConfig(input as TrainConfigInput);
+  const say = options.log ?? ((line: string) => console.log(line));
+  const { definition: task, params: taskParams } = resolveTask(config.task, `train config ${config.name}`);
+  const multiple = task.patchMultiple?.(taskParams) ?? 1;
+  if (config.data.patchSize % multiple !== 0) {
+    throw new Error(`train config ${config.name}: data.patchSize ${config.data.patchSize} must be a multiple of ${multiple} for task ${JSON.stringify(config.task)}`);
+  }
+  const batchMultiple = task.batchMultiple?.(taskParams) ?? 1;
+  if (config.data.batchSize % batchMultiple !== 0) {
+    throw new Error(`train config ${config.name}: data.batchSize ${config.data.batchSize} must be a multiple of ${batchMultiple} for task ${JSON.stringify(config.task)} (one group each)`);
+  }
+  const { backend, native } = await initEngine();
+  const engine = engineLabel(backend, native);
+  const { datasets, images, validationImages } = await loadRunImages(config, task, taskParams, options.images, say);
+  const p = config.data.patchSize;
   const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
   if (declared !== undefined && declared !== channels) {

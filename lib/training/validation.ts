@@ -48,11 +48,12 @@ export function validationSet(images: readonly RawImage[], crop: number, multipl
 
 /**
  * Mean PSNR (dB, clipped to [0, 1]) of the solver's last iterate over the validation set, degraded
- * by the task with a seed fixed by the run's seed. Leaks no tensors.
+ * by the task with a seed fixed by the run's seed; `steps` runs the solver that many steps instead
+ * of its T. Leaks no tensors.
  * @example
  * const psnr = validate(solver, task, params, set, config.seed, context);
  */
-export function validate<P extends object, C>(solver: LearnedSolver, task: TaskDefinition<P, C>, params: P, set: ValidationSet, seed: number, context?: C): number {
+export function validate<P extends object, C>(solver: LearnedSolver, task: TaskDefinition<P, C>, params: P, set: ValidationSet, seed: number, context?: C, steps?: number): number {
   const groups = task.degradeBatch(set.batch, params, mixSeed(seed, 3), context);
   try {
     let sum = 0;
@@ -60,7 +61,7 @@ export function validate<P extends object, C>(solver: LearnedSolver, task: TaskD
     for (const g of groups) {
       const problem = createProblem({ likelihood: g.likelihood, y: g.y });
       const psnrs = tf.tidy(() => {
-        const xs = solver.run(g.y, problem, g.x0 ? { x0: g.x0 } : {});
+        const xs = solver.run(g.y, problem, { ...(g.x0 ? { x0: g.x0 } : {}), ...(steps !== undefined ? { steps } : {}) });
         return psnrPerImage(tf.clipByValue(xs[xs.length - 1], 0, 1) as tf.Tensor4D, g.clean);
       });
       for (const p of psnrs) sum += p;
