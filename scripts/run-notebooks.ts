@@ -19,7 +19,7 @@
  * skipped (`--restart` runs them all again; `--resume` does the same for quick runs).
  * The kernel's cwd is the notebook's folder unless --cwd is given.
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -217,6 +217,40 @@ function describeFailure(nbPath: string, r: Report): string {
   return lines.join('\n');
 }
 
+/**
+ * The first file of lib/ whose compiled dist/ file is missing or older than it (the notebooks
+ * import `lgd-workspace`, i.e. dist/, so a lib/ change not built yet would run the old code); null
+ * when dist/ is current.
+ */
+export function staleDistFile(root = ROOT): string | null {
+  const lib = path.join(root, 'lib');
+  const walk = (dir: string): string | null => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        const found = walk(file);
+        if (found) return found;
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) {
+        const out = path.join(root, 'dist', path.relative(lib, file).replace(/\.ts$/, '.js'));
+        if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(file).mtimeMs) return path.relative(root, file);
+      }
+    }
+    return null;
+  };
+  return walk(lib);
+}
+
+/** Builds dist/ (`npm run build`) when a lib/ file is newer than its build; false when the build fails. */
+function ensureDistBuilt(): boolean {
+  const stale = staleDistFile();
+  if (!stale) return true;
+  console.log(`run-notebooks: dist/ is older than ${stale} (or missing): building it (npm run build) so the notebooks import the current lib/`);
+  const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status === 0) return true;
+  console.error(`run-notebooks: the build failed (exit ${r.status ?? r.signal}); fix it or run \`npm run build\` to see why:\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(0, 20).join('\n')}`);
+  return false;
+}
+
 /** Runs one notebook through the python helper; resolves with its report. */
 function executeOne(python: string, nbPath: string, opts: Options, env: NodeJS.ProcessEnv, previous: Record<string, number>): Promise<Report> {
   const name = path.basename(nbPath, '.ipynb');
@@ -289,9 +323,7 @@ async function main(): Promise<number> {
     return 1;
   }
   ensureKernel((s) => console.log(s), true);
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) && notebooks.some((n) => path.dirname(n) === NOTEBOOKS_DIR)) {
-    console.warn('run-notebooks: warning: dist/index.js is missing, so `lgd-workspace` imports will fail; run `npm run build` first');
-  }
+  if (notebooks.some((n) => path.dirname(n) === NOTEBOOKS_DIR) && !ensureDistBuilt()) return 1;
   fs.mkdirSync(opts.out, { recursive: true });
 
   const env = jupyterEnv({ ...process.env });

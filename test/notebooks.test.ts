@@ -14,6 +14,7 @@ import {
   startRun,
 } from '../scripts/notebook-state';
 import { ROOT, findPython } from '../scripts/setup';
+import { staleDistFile } from '../scripts/run-notebooks';
 import { CELL_ID, assignCellIds, formatNotebook, idProblems, notebookFiles, outputProblems, readNotebook, stripNotebook } from '../scripts/strip-notebooks';
 
 /** A minimal nbformat-4 notebook for the project's tslab kernel. */
@@ -156,6 +157,31 @@ describe('notebooks', () => {
       assert.equal(lines.length, 1);
       assert.match(lines[0], /runner-state\.json/);
     });
+  });
+
+  it('the runner finds a lib/ file newer than its dist/ build (so it builds before running the notebooks); tests and types do not count', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-dist-'));
+    try {
+      const write = (rel: string, ageSeconds: number) => {
+        const file = path.join(root, rel);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, '');
+        const t = Date.now() / 1000 - ageSeconds;
+        fs.utimesSync(file, t, t);
+      };
+      write('lib/a.ts', 100);
+      write('lib/sub/b.ts', 100);
+      write('lib/sub/b.test.ts', 1);
+      write('lib/types.d.ts', 1);
+      write('dist/a.js', 50);
+      assert.equal(staleDistFile(root), path.join('lib', 'sub', 'b.ts'), 'missing build');
+      write('dist/sub/b.js', 50);
+      assert.equal(staleDistFile(root), null);
+      write('lib/a.ts', 10);
+      assert.equal(staleDistFile(root), path.join('lib', 'a.ts'), 'edited after the build');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   describe('scripts/run-notebooks.ts', function () {
