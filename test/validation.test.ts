@@ -97,7 +97,8 @@ describe('validation during training', function () {
       const r = run('--config', file, '--models', path.join(tmp, 'tiny'), '--steps', '2', '--json');
       assert.equal(r.status, 0, r.stderr);
       const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
-      assert.equal(json.psnr, expected.psnr);
+      // float32 sums: another process may run other convolution kernels (native or wasm), so agree to 1e-4 dB
+      assert.ok(Math.abs(json.psnr - expected.psnr) < 1e-4, `${json.psnr} vs ${expected.psnr}`);
       assert.deepEqual([json.crops, json.crop, json.seed, json.steps], [2, 16, 5, 2]);
       const missing = run('--config', path.join(tmp, 'nope.json'), '--models', 'x');
       assert.notEqual(missing.status, 0);
