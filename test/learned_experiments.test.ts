@@ -107,6 +107,10 @@ describe('learned-solver experiments', function () {
     // An init the folders say nothing about: the own patches, and that the others are not counted
     const fromNothing = { ...m, info: { ...m.info!, trainConfig: { data: { batchSize: 4 }, init: { model: 'no_such_model_here' } } as never } };
     assert.match(trainingSummaryMarkdown([fromNothing]), /\| 8 \(and those of no_such_model_here\) \|/);
+    // A deeper link the folders say nothing about: the known part, and whose patches are missing
+    await saveLearnedSolver(rim, path.join(modelDir, 'toy_mid'), { 'train.json': JSON.stringify({ name: 'toy_mid', kind: 'rim', steps: 1, trainConfig: { data: { batchSize: 4 }, init: { model: 'missing_deep' } } }) });
+    const fromMid = { ...m, info: { ...m.info!, trainConfig: { data: { batchSize: 4 }, init: { model: 'toy_mid' } } as never } };
+    assert.match(trainingSummaryMarkdown([fromMid]), /\| 8 \(12 with toy_mid's, and those of missing_deep\) \|/);
     // A checkpoint folder is named by its path under results/, not by its last part ('best')
     const fromRun = { ...m, info: { ...m.info!, trainConfig: { init: { model: '/work/x/results/runs/rim_color/best' } } as never } };
     assert.match(trainingSummaryMarkdown([fromRun]), /started from the weights of results\/runs\/rim_color\/best \(.*\) \| \? \|/);

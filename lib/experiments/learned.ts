@@ -324,7 +324,8 @@ function folderPatches(dir: string): PatchCount | undefined {
   if (record) return patchesOfConfig(record.trainConfig, record.steps);
   const base = path.basename(dir);
   const parent = path.dirname(dir);
-  const step = base === 'best' ? readJson<{ step: number }>(path.join(dir, 'best.json'))?.step : /^step-(\d+)$/.exec(base) ? Number(/^step-(\d+)$/.exec(base)![1]) : undefined;
+  const numbered = /^step-(\d+)$/.exec(base);
+  const step = base === 'best' ? readJson<{ step: number }>(path.join(dir, 'best.json'))?.step : numbered ? Number(numbered[1]) : undefined;
   if (step === undefined) return undefined;
   const runDir = base === 'best' ? parent : path.dirname(parent);
   return patchesOfConfig(readJson(path.join(runDir, 'config.json')), step);
@@ -358,7 +359,11 @@ function patchesSeenText(dir: string, info: TrainInfo): string {
   for (let depth = 0; from !== undefined && depth < 16; depth++) {
     const folder = initFolder(from, siblings);
     const before = folderPatches(folder);
-    if (!before) return `${fmt(own.patches)} (and those of ${initName(own.init)})`;
+    if (!before) {
+      // a link the folders say nothing about: what is known, and whose patches are missing
+      const known = names.length ? `${fmt(total)} with ${names.map((n) => `${n}'s`).join(' and ')}, ` : '';
+      return `${fmt(own.patches)} (${known}and those of ${initName(from)})`;
+    }
     names.push(initName(from));
     total += before.patches;
     from = before.init;
