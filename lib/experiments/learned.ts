@@ -16,7 +16,7 @@ import { LearnedSolver } from '../solvers/learned/types';
 import { LogEntry, runningMean } from '../training/log';
 import { TrainConfigInput } from '../training/config';
 import { TrainRecord } from '../training/export';
-import { isModelPath, trainLearnedSolver } from '../training/train';
+import { initModelDir, isModelPath, trainLearnedSolver } from '../training/train';
 import { Example } from './classical';
 import { evaluate, learnedMethod } from './evaluate';
 import { comparisonGridRows } from './figures';
@@ -331,7 +331,7 @@ function folderPatches(dir: string): PatchCount | undefined {
   return patchesOfConfig(readJson(path.join(runDir, 'config.json')), step);
 }
 
-/** The folder of an `init.model`: a name beside `siblingsDir` (else under `results/models`), or a path. */
+/** The folder of an `init.model`: a name beside `siblingsDir` (else where training looks, {@link initModelDir}), or a path. */
 function initFolder(model: string, siblingsDir: string): string {
   if (isModelPath(model)) {
     const given = path.resolve(projectPath(), model);
@@ -339,7 +339,7 @@ function initFolder(model: string, siblingsDir: string): string {
     return fs.existsSync(given) || !initName(model).startsWith('results/') ? given : projectPath(initName(model));
   }
   const beside = path.join(siblingsDir, model);
-  return fs.existsSync(beside) ? beside : path.join(modelsDir(), model);
+  return fs.existsSync(beside) ? beside : initModelDir(model);
 }
 
 /**

@@ -150,11 +150,12 @@ export function initModelDir(model: string): string {
   return isModelPath(model) ? path.resolve(model) : path.join(modelsDir(), model);
 }
 
-/** A run's training images (after `data.holdOut` and `data.dropSmall`) and its validation images. */
+/** A run's training images (after `data.holdOut` and `data.dropSmall`), its validation images and the channels its model restores. */
 interface RunImages {
   datasets: string[];
   images: RawImage[];
   validationImages: RawImage[];
+  channels: number;
 }
 
 /**
@@ -196,7 +197,13 @@ async function loadRunImages<P extends object>(config: TrainConfig, task: TaskDe
     throw new Error(`train config ${config.name}: validation images have ${mismatched.channels} channel(s), the training images ${kept[0].channels}`);
   }
   if (images.length === 0) throw new Error(`trainLearnedSolver: no training images${config.data.dropSmall ? ` of at least ${p}x${p} (data.dropSmall left them all out)` : ''}`);
-  return { datasets, images, validationImages };
+  const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
+  return { datasets, images, validationImages, channels };
+}
+
+/** The fixed validation crops of a run's `validation` section, cut as the task needs them (size and grouping). */
+function runValidationSet<P extends object>(validation: NonNullable<TrainConfig['validation']>, task: TaskDefinition<P, unknown>, taskParams: P, validationImages: readonly RawImage[]): ValidationSet {
+  return validationSet(validationImages, validation.crop, task.patchMultiple?.(taskParams) ?? 1, task.batchMultiple?.(taskParams) ?? 1);
 }
 
 /** What {@link validateOnRun} measured. */
@@ -225,11 +232,9 @@ export async function validateOnRun(input: TrainConfigInput | TrainConfig, solve
   const config = resolveTrainConfig(input as TrainConfigInput);
   if (!config.validation) throw new Error(`train config ${config.name}: no validation section, so no validation crops to score on`);
   const { definition: task, params: taskParams } = resolveTask(config.task, `train config ${config.name}`);
-  const { images, validationImages } = await loadRunImages(config, task, taskParams, options.images, options.log ?? (() => undefined));
-  const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
+  const { images, validationImages, channels } = await loadRunImages(config, task, taskParams, options.images, options.log ?? (() => undefined));
   if (solver.config.channels !== channels) throw new Error(`validateOnRun: the solver restores ${solver.config.channels} channel(s), run ${config.name} ${channels}`);
-  const multiple = task.patchMultiple?.(taskParams) ?? 1;
-  const set = validationSet(validationImages, config.validation.crop, multiple, task.batchMultiple?.(taskParams) ?? 1);
+  const set = runValidationSet(config.validation, task, taskParams, validationImages);
   const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
   try {
     const psnr = validate(solver, task, taskParams, set, config.seed, context, options.steps);
@@ -281,9 +286,8 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   }
   const { backend, native } = await initEngine();
   const engine = engineLabel(backend, native);
-  const { datasets, images, validationImages } = await loadRunImages(config, task, taskParams, options.images, say);
+  const { datasets, images, validationImages, channels } = await loadRunImages(config, task, taskParams, options.images, say);
   const p = config.data.patchSize;
-  const channels = task.modelChannels?.(images[0].channels, taskParams) ?? images[0].channels;
   const declared = (config.model as { channels?: number }).channels;
   if (declared !== undefined && declared !== channels) {
     throw new Error(`train config: model.channels = ${declared} but the training images have ${images[0].channels} channel(s) (data.dataset ${datasets.join(', ')}) and task ${config.task.kind} restores ${channels}`);
@@ -313,7 +317,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let context: unknown;
   try {
     context = task.prepare ? await task.prepare(taskParams, images) : undefined;
-    if (config.validation) valSet = validationSet(validationImages, config.validation.crop, multiple, task.batchMultiple?.(taskParams) ?? 1);
+    if (config.validation) valSet = runValidationSet(config.validation, task, taskParams, validationImages);
     recoverRunFolder(runDir, say); // temporaries of a write a crash interrupted
     const latest = latestCheckpoint(runDir, { warn: say }); // falls back, with one line, past a bad latest.json or checkpoint
     const resume = options.resume ?? 'auto';
