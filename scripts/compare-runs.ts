@@ -23,13 +23,16 @@ function runLog(run: string): { entries: LogEntry[]; validationKey?: string } {
   const dir = fs.existsSync(path.join(run, 'log.jsonl')) ? run : path.join(resultsDir(), 'runs', run);
   const file = path.join(dir, 'log.jsonl');
   if (!fs.existsSync(file)) throw new Error(`compare-runs: no log.jsonl for run "${run}" (looked in ${path.resolve(dir)})`);
-  // The validation degrades its crops with seeds fixed by the run's seed (lib/training/validation.ts):
-  // validation PSNRs compare across runs only for the same seed, task, noise and validation set.
+  // The validation degrades its crops with seeds fixed by validation.seed, else the run's seed
+  // (lib/training/validation.ts): validation PSNRs compare across runs only for the same seed,
+  // task, noise and validation images (crop size, set, held-apart images).
   const configFile = path.join(dir, 'config.json');
   let validationKey: string | undefined;
   if (fs.existsSync(configFile)) {
     const c = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-    validationKey = JSON.stringify([c.seed, c.task, c.noise, c.validation]);
+    const v = (c.validation ?? {}) as Record<string, unknown>;
+    const d = (c.data ?? {}) as Record<string, unknown>;
+    validationKey = JSON.stringify([v.seed ?? c.seed, c.task, c.noise, v.crop, v.dataset ?? [d.dataset, d.holdOut], v.limit]);
   }
   return { entries: readLogJsonl(file), validationKey };
 }

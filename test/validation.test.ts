@@ -64,7 +64,7 @@ describe('validation during training', function () {
     resumed.solver.dispose();
   });
 
-  it('validateOnRun scores a solver on a run\'s crops exactly as the run validated; another seed degrades them otherwise; --steps; no leaks', async () => {
+  it('validateOnRun scores a solver on a run\'s crops exactly as the run validated; another seed degrades them otherwise, validation.seed overrides the run\'s; --steps; no leaks', async () => {
     const ims = images(5, 24);
     const full = await trainLearnedSolver(base('val_again'), { ...quiet, images: ims, runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-val-again-')) });
     const before = tf.memory().numTensors;
@@ -73,6 +73,10 @@ describe('validation during training', function () {
     assert.deepEqual([again.count, again.crop, again.seed, again.steps], [2, 16, 5, 2]);
     const otherSeed = await validateOnRun(base('val_again', { seed: 6 }), full.solver, { images: ims });
     assert.notEqual(otherSeed.psnr, again.psnr);
+    const shared = await validateOnRun(base('val_again', { seed: 6, validation: { every: 2, crop: 16, seed: 5 } }), full.solver, { images: ims });
+    assert.deepEqual([shared.psnr, shared.seed], [again.psnr, 5], 'validation.seed fixes the crops\' degradation whatever the run\'s seed');
+    const sharedOther = await validateOnRun(base('val_again', { validation: { every: 2, crop: 16, seed: 6 } }), full.solver, { images: ims });
+    assert.deepEqual([sharedOther.psnr, sharedOther.seed], [otherSeed.psnr, 6]);
     const longer = await validateOnRun(base('val_again'), full.solver, { images: ims, steps: 5 });
     assert.equal(longer.steps, 5);
     assert.notEqual(longer.psnr, again.psnr);

@@ -27,6 +27,11 @@ export interface ValidationConfig {
   dataset?: string;
   /** At most this many images (default all held apart). */
   limit?: number;
+  /**
+   * Seed of the crops' degradation (default the run's `seed`). Runs that share it, the task and
+   * the held-apart images score on the same degraded crops, so their logged `valPsnr` compare.
+   */
+  seed?: number;
 }
 
 /** A config's task: `kind` (a registered task, see `lib/tasks`) and its parameters with defaults. */
@@ -249,7 +254,7 @@ export const trainConfigSchema = z
       .strict()
       .default({}),
     validation: z
-      .object({ every: posInt.default(500), crop: posInt.default(96), dataset: z.string().min(1).optional(), limit: posInt.optional() })
+      .object({ every: posInt.default(500), crop: posInt.default(96), dataset: z.string().min(1).optional(), limit: posInt.optional(), seed: z.number().int().min(0).optional() })
       .strict()
       .optional(),
     task: z.object({ kind: z.string() }).passthrough().optional(),

@@ -213,7 +213,7 @@ export interface RunValidation {
   /** Crops, and their size. */
   count: number;
   crop: number;
-  /** The seed the crops were degraded with (the run's). */
+  /** The seed the crops were degraded with (`validation.seed`, else the run's). */
   seed: number;
   /** Steps the solver ran. */
   steps: number;
@@ -221,8 +221,8 @@ export interface RunValidation {
 
 /**
  * Scores any solver on a training configuration's validation crops, degraded exactly as that run
- * validates (its task, its seed): what makes two runs' validation numbers comparable, since each
- * run degrades its crops with its own seed. `options.images`: the run's images, as
+ * validates (its task, its `validation.seed` or else its seed): what makes two runs' validation
+ * numbers comparable when they degrade their crops with different seeds. `options.images`: the run's images, as
  * {@link TrainOptions.images} gave them to training (default: loaded as the configuration says).
  * @throws when the configuration has no `validation` section, or the solver's channels differ
  * @example
@@ -237,8 +237,9 @@ export async function validateOnRun(input: TrainConfigInput | TrainConfig, solve
   const set = runValidationSet(config.validation, task, taskParams, validationImages);
   const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
   try {
-    const psnr = validate(solver, task, taskParams, set, config.seed, context, options.steps);
-    return { psnr, count: set.count, crop: set.crop, seed: config.seed, steps: options.steps ?? solver.config.steps };
+    const seed = config.validation.seed ?? config.seed;
+    const psnr = validate(solver, task, taskParams, set, seed, context, options.steps);
+    return { psnr, count: set.count, crop: set.crop, seed, steps: options.steps ?? solver.config.steps };
   } finally {
     set.batch.dispose();
     task.release?.(context);
@@ -426,7 +427,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         engine,
       };
       if (valSet && config.validation && step % config.validation.every === 0) {
-        entry.valPsnr = validate(solver, task, taskParams, valSet, config.seed, context);
+        entry.valPsnr = validate(solver, task, taskParams, valSet, config.validation.seed ?? config.seed, context);
         if (!best || entry.valPsnr > best.psnr) {
           best = { step, psnr: entry.valPsnr };
           await saveLearnedSolver(solver, path.join(runDir, 'best'), { 'best.json': JSON.stringify({ step, valPsnr: entry.valPsnr }, null, 2) + '\n' });
