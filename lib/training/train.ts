@@ -206,6 +206,11 @@ function runValidationSet<P extends object>(validation: NonNullable<TrainConfig[
   return validationSet(validationImages, validation.crop, task.patchMultiple?.(taskParams) ?? 1, task.batchMultiple?.(taskParams) ?? 1);
 }
 
+/** The seed a run's validation crops are degraded with: `validation.seed`, else the run's. */
+function validationSeed(config: TrainConfig): number {
+  return config.validation?.seed ?? config.seed;
+}
+
 /** What {@link validateOnRun} measured. */
 export interface RunValidation {
   /** Mean PSNR (dB) of the solver's last iterate on the run's validation crops. */
@@ -237,7 +242,7 @@ export async function validateOnRun(input: TrainConfigInput | TrainConfig, solve
   const set = runValidationSet(config.validation, task, taskParams, validationImages);
   const context = task.prepare ? await task.prepare(taskParams, images) : undefined;
   try {
-    const seed = config.validation.seed ?? config.seed;
+    const seed = validationSeed(config);
     const psnr = validate(solver, task, taskParams, set, seed, context, options.steps);
     return { psnr, count: set.count, crop: set.crop, seed, steps: options.steps ?? solver.config.steps };
   } finally {
@@ -427,7 +432,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         engine,
       };
       if (valSet && config.validation && step % config.validation.every === 0) {
-        entry.valPsnr = validate(solver, task, taskParams, valSet, config.validation.seed ?? config.seed, context);
+        entry.valPsnr = validate(solver, task, taskParams, valSet, validationSeed(config), context);
         if (!best || entry.valPsnr > best.psnr) {
           best = { step, psnr: entry.valPsnr };
           await saveLearnedSolver(solver, path.join(runDir, 'best'), { 'best.json': JSON.stringify({ step, valPsnr: entry.valPsnr }, null, 2) + '\n' });
