@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { lambdaFigure } from '../lib/experiments/figures';
-import { stepCurveFigure } from '../lib/experiments/learned';
+import { horizonLabels, stepCurveFigure } from '../lib/experiments/learned';
 import { chromiumPath, closeBrowser, Figure, hasChromium, lineFigure, logAxisPosition, logRange, logTicks, plottedAxes, saveFigure } from '../lib/report/figures';
 
 type Axis = { type?: string; range?: [number, number] };
@@ -56,12 +56,25 @@ describe('log-x figures: the axis spans the data', () => {
     assertWithinData(layout.xaxis.range as [number, number], fig);
     assert.deepEqual((layout.xaxis as { tickvals: number[] }).tickvals, [1, 2, 5, 10, 20, 50, 100]);
     assert.deepEqual(layout.shapes.map((s) => s.x0), [8, 10]);
-    assert.deepEqual(layout.annotations.map((a) => a.text), ['T = 8', 'T = 10']);
-    assert.deepEqual(layout.annotations.map((a) => a.x), [Math.log10(8), 1]);
+    // 8 and 10 lie 0.1 decade apart on a 2-decade axis: one label centred between their lines, not two overlapping ones
+    assert.deepEqual(layout.annotations.map((a) => a.text), ['T = 8, 10']);
+    assert.deepEqual(layout.annotations.map((a) => a.x), [(Math.log10(8) + 1) / 2]);
     // a linear step axis keeps data values for the annotations and no fixed range
     const linear = stepCurveFigure([{ name: 'RIM', psnr: [20, 25, 26, 26] }], { horizon: 2 }).layout as unknown as Layout;
     assert.deepEqual(linear.annotations.map((a) => a.x), [2]);
     assert.equal(linear.xaxis.range, undefined);
+  });
+
+  it('horizonLabels: close horizons share a label, near neighbours alternate rows, far ones stay apart', () => {
+    type Label = { x: number; text: string; yshift: number };
+    const labels = (h: number[], max: number, log: boolean) => horizonLabels(h, max, log) as unknown as Label[];
+    // notebook 02: T = 8, 10, 16 on steps 1..100 (log): 0.1 and 0.2 decades apart on 2 decades
+    assert.deepEqual(labels([16, 8, 10], 100, true).map((a) => a.text), ['T = 8, 10, 16']);
+    // 8 and 16: 0.2 of a 1.5-decade axis, far enough for one row; 8 → 12 (0.14 of 1.3 decades) is near: 12 moves up a row, 20 back down
+    assert.deepEqual(labels([2, 8, 16], 32, true).map((a) => [a.text, a.yshift]), [['T = 2', 0], ['T = 8', 0], ['T = 16', 0]]);
+    assert.deepEqual(labels([2, 8, 12, 20], 20, true).map((a) => [a.text, a.yshift]), [['T = 2', 0], ['T = 8', 0], ['T = 12', 16], ['T = 20', 0]]);
+    assert.deepEqual(labels([2, 20], 100, false).map((a) => [a.x, a.yshift]), [[2, 0], [20, 0]]);
+    assert.deepEqual(labels([8], 8, true).map((a) => [a.x, a.text]), [[Math.log10(8), 'T = 8']]);
   });
 
   it('lambdaFigure (log λ) sets its range from the λ grid', () => {

@@ -230,11 +230,37 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
   if (horizons.length) {
     layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
     // shapes take data values on a log axis, annotations its decades
-    layout.annotations = horizons.map((h, i) => ({ x: logAxisPosition(h, options.logX ?? false), y: 1, xref: 'x', yref: 'paper', text: `T = ${h}`, showarrow: false, yanchor: 'bottom', xanchor: i % 2 ? 'left' : 'right' }));
+    layout.annotations = horizonLabels(horizons, Math.max(...horizons, ...curves.map((c) => c.psnr.length)), options.logX ?? false);
     // a two-line title (a <br><sup> subtitle) would sit on the T labels over the plot: give the top margin room for both
     if (options.title?.includes('<br>')) layout.margin = { ...((layout.margin as object | undefined) ?? {}), t: 130 };
   }
   return fig;
+}
+
+/**
+ * The "T = …" labels over the horizon lines of {@link stepCurveFigure}, placed so that they do not
+ * overlap: horizons closer than `minGap` of the axis span (steps 1..`maxStep`, in decades when
+ * `logX`) share one label ("T = 8, 10, 16") centred over them; a label near the one before it
+ * moves up a row.
+ */
+export function horizonLabels(horizons: readonly number[], maxStep: number, logX: boolean, minGap = 0.12): Array<Record<string, unknown>> {
+  const pos = (h: number) => logAxisPosition(h, logX);
+  const span = pos(Math.max(maxStep, ...horizons)) - pos(1) || 1;
+  const groups: number[][] = [];
+  for (const h of [...horizons].sort((a, b) => a - b)) {
+    const last = groups[groups.length - 1];
+    if (last && (pos(h) - pos(last[last.length - 1])) / span < minGap) last.push(h);
+    else groups.push([h]);
+  }
+  let row = 0;
+  let prev = -Infinity;
+  return groups.map((g) => {
+    const x = (pos(g[0]) + pos(g[g.length - 1])) / 2;
+    // a neighbour within 1.5 gaps (two labels of 40–50 px on a 300 px plot would touch) alternates rows
+    row = (x - prev) / span < 1.5 * minGap ? 1 - row : 0;
+    prev = x;
+    return { x, y: 1, xref: 'x', yref: 'paper', text: `T = ${g.join(', ')}`, showarrow: false, yanchor: 'bottom', xanchor: 'center', yshift: 16 * row };
+  });
 }
 
 /**
