@@ -77,6 +77,19 @@ describe('log-x figures: the axis spans the data', () => {
     assert.deepEqual(labels([8], 8, true).map((a) => [a.x, a.text]), [[Math.log10(8), 'T = 8']]);
   });
 
+  it('stepCurveFigure: a second row of T labels widens the top margin so it stays under the title', () => {
+    type Margined = { margin: { t: number }; annotations: { yshift: number }[] };
+    const curves = (n: number) => [{ name: 'a', psnr: Array.from({ length: n }, (_, t) => 20 + t) }];
+    // notebook 02 at σ = 70: T = 8, 10 share a label, 16 sits one row up on a 1..32 log axis
+    const twoRows = stepCurveFigure(curves(32), { horizon: [8, 10, 16], logX: true, title: 'PSNR vs step' }).layout as unknown as Margined;
+    assert.deepEqual(twoRows.annotations.map((a) => a.yshift), [0, 16]);
+    assert.equal(twoRows.margin.t, 80);
+    const oneRow = stepCurveFigure(curves(100), { horizon: [8, 10, 16], logX: true, title: 'PSNR vs step' }).layout as unknown as Margined;
+    assert.equal(oneRow.margin.t, 60);
+    const subtitled = stepCurveFigure(curves(32), { horizon: [8, 10, 16], logX: true, title: 'PSNR<br><sup>BSD68</sup>' }).layout as unknown as Margined;
+    assert.equal(subtitled.margin.t, 150);
+  });
+
   it('lambdaFigure (log λ) sets its range from the λ grid', () => {
     const fig = lambdaFigure([{ label: 'σ=25', lambdas: [2.83, 4, 5.66, 8, 11.3], psnr: [26, 27, 28, 28.3, 28], best: 8, atEdge: false } as never]);
     const layout = fig.layout as unknown as Layout;

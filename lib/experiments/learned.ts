@@ -230,9 +230,14 @@ export function stepCurveFigure(curves: readonly StepCurve[], options: { horizon
   if (horizons.length) {
     layout.shapes = horizons.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h, x1: h, y0: 0, y1: 1, line: { dash: 'dot', color: '#888' } }));
     // shapes take data values on a log axis, annotations its decades
-    layout.annotations = horizonLabels(horizons, Math.max(...horizons, ...curves.map((c) => c.psnr.length)), options.logX ?? false);
-    // a two-line title (a <br><sup> subtitle) would sit on the T labels over the plot: give the top margin room for both
-    if (options.title?.includes('<br>')) layout.margin = { ...((layout.margin as object | undefined) ?? {}), t: 130 };
+    const labels = horizonLabels(horizons, Math.max(...horizons, ...curves.map((c) => c.psnr.length)), options.logX ?? false);
+    layout.annotations = labels;
+    // the title sits in the top margin, over the T labels: a two-line title (a <br><sup> subtitle)
+    // and a second row of labels each need room for one more line, or the two overlap
+    const secondRow = labels.some((a) => (a.yshift as number) > 0) ? 20 : 0;
+    const top = (options.title?.includes('<br>') ? 130 : options.title ? 60 : 20) + secondRow;
+    const margin = (layout.margin as Record<string, unknown> | undefined) ?? {};
+    if (top > ((margin.t as number | undefined) ?? 0)) layout.margin = { ...margin, t: top };
   }
   return fig;
 }
