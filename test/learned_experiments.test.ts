@@ -111,6 +111,16 @@ describe('learned-solver experiments', function () {
     await saveLearnedSolver(rim, path.join(modelDir, 'toy_mid'), { 'train.json': JSON.stringify({ name: 'toy_mid', kind: 'rim', steps: 1, trainConfig: { data: { batchSize: 4 }, init: { model: 'missing_deep' } } }) });
     const fromMid = { ...m, info: { ...m.info!, trainConfig: { data: { batchSize: 4 }, init: { model: 'toy_mid' } } as never } };
     assert.match(trainingSummaryMarkdown([fromMid]), /\| 8 \(12 with toy_mid's, and those of missing_deep\) \|/);
+    // An init folder exported again after this model began training from it (its export date is
+    // after this model's export minus its training time) no longer holds what it started from
+    const later = { name: 'toy_later', kind: 'rim', steps: 5, date: '2026-12-04T10:00:00Z', wallTimeSeconds: 10, trainConfig: { data: { batchSize: 4 } } };
+    await saveLearnedSolver(rim, path.join(modelDir, 'toy_later'), { 'train.json': JSON.stringify(later) });
+    const fromLater = (date: string) => ({ ...m, info: { ...m.info!, date, wallTimeSeconds: 3600, trainConfig: { data: { batchSize: 4 }, init: { model: 'toy_later' } } as never } });
+    assert.match(trainingSummaryMarkdown([fromLater('2026-12-04T10:30:00Z')]), /\| 8 \(and those of toy_later as it was then; exported again since\) \|/);
+    assert.match(trainingSummaryMarkdown([fromLater('2026-12-04T11:30:00Z')]), /\| 8 \(28 with toy_later's\) \|/);
+    // A model that recorded what it began from (initFrom) counts that, whatever the folder holds now
+    const recorded = { ...fromLater('2026-12-04T10:30:00Z').info, initFrom: { model: 'toy_later', weightsSha256: 'ab', patches: 100, chain: ['toy_later', 'toy_first'] } };
+    assert.match(trainingSummaryMarkdown([{ ...m, info: recorded }]), /\| 8 \(108 with toy_later's and toy_first's\) \|/);
     // A checkpoint folder is named by its path under results/, not by its last part ('best')
     const fromRun = { ...m, info: { ...m.info!, trainConfig: { init: { model: '/work/x/results/runs/rim_color/best' } } as never } };
     assert.match(trainingSummaryMarkdown([fromRun]), /started from the weights of results\/runs\/rim_color\/best \(.*\) \| \? \|/);

@@ -1,4 +1,5 @@
 import { strict as assert } from 'assert';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -325,14 +326,24 @@ describe('training', function () {
       still.solver.dispose();
       // Fine-tuning from the step-6 weights starts lower than the seeded start did.
       const tuned = tinyConfig('init_tuned', { init: { model: source } });
-      const full = await trainLearnedSolver(tuned, { ...quiet, images, runDir: path.join(dir, 'init_full'), exportDir: false });
+      const full = await trainLearnedSolver(tuned, { ...quiet, images, runDir: path.join(dir, 'init_full'), exportDir: path.join(dir, 'init_full_model') });
       full.solver.dispose();
       assert.notDeepEqual(numbers(full.log), numbers(reference.log));
+      // What the run began from is recorded as it was then (the folder may be exported again later):
+      // its weights' SHA-256 and the patches along its chain (6 steps × batch 2 of the reference run).
+      const sourceSha = crypto.createHash('sha256').update(fs.readFileSync(path.join(source, 'weights.bin'))).digest('hex');
+      const expected = { model: source, weightsSha256: sourceSha, patches: 6 * 2, chain: ['step-000006'] };
+      const exported = JSON.parse(fs.readFileSync(path.join(dir, 'init_full_model', 'train.json'), 'utf8'));
+      assert.deepEqual(exported.initFrom, expected);
       const runDir = path.join(dir, 'init_resumed');
       (await trainUntilAbort(tuned, runDir, 3)).solver.dispose();
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', 'step-000003', 'state.json'), 'utf8')).initFrom, expected);
       const lines: string[] = [];
       const resumed = await trainLearnedSolver(tuned, { ...quiet, log: (l) => lines.push(l), images, runDir, exportDir: false });
       resumed.solver.dispose();
+      // the resumed run keeps the record of its beginning
+      const last = JSON.parse(fs.readFileSync(path.join(runDir, 'latest.json'), 'utf8')).dir;
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(runDir, last, 'state.json'), 'utf8')).initFrom, expected);
       assert.deepEqual(numbers(resumed.log), numbers(full.log), 'resumed from the checkpoint, not from the source again');
       assert.ok(!lines.some((l) => /starting from the weights/.test(l)), lines.join('\n'));
       // A different architecture, or no model there: errors that name the folder.

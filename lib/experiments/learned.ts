@@ -16,7 +16,8 @@ import { LearnedSolver } from '../solvers/learned/types';
 import { LogEntry, runningMean } from '../training/log';
 import { TrainConfigInput } from '../training/config';
 import { TrainRecord } from '../training/export';
-import { initModelDir, isModelPath, trainLearnedSolver } from '../training/train';
+import { isModelPath, initName, patchesSeen } from '../training/provenance';
+import { trainLearnedSolver } from '../training/train';
 import { Example } from './classical';
 import { evaluate, learnedMethod } from './evaluate';
 import { comparisonGridRows } from './figures';
@@ -325,93 +326,21 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
   return lines.join('\n') + '\n';
 }
 
-/** Training patches a run drew (steps × batch), and its init model's name. */
-interface PatchCount {
-  patches: number;
-  init?: string;
-}
-
-/** Steps × batch of a training config; undefined when the config does not say. */
-function patchesOfConfig(config: { data?: { batchSize?: number }; init?: { model: string } } | undefined, steps: number): PatchCount | undefined {
-  const batch = config?.data?.batchSize;
-  if (!batch || !Number.isFinite(steps)) return undefined;
-  return { patches: steps * batch, init: config?.init?.model };
-}
-
-/**
- * What a model folder says about the patches it was trained on: an exported model by its
- * `train.json`; a run's `best/` or `checkpoints/step-N/` folder by its step and the run's
- * `config.json`. Undefined when the folder says nothing.
- */
-function folderPatches(dir: string): PatchCount | undefined {
-  const readJson = <T>(file: string): T | undefined => {
-    try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-    } catch {
-      return undefined;
-    }
-  };
-  const record = readJson<TrainRecord>(path.join(dir, 'train.json'));
-  if (record) return patchesOfConfig(record.trainConfig, record.steps);
-  const base = path.basename(dir);
-  const parent = path.dirname(dir);
-  const numbered = /^step-(\d+)$/.exec(base);
-  const step = base === 'best' ? readJson<{ step: number }>(path.join(dir, 'best.json'))?.step : numbered ? Number(numbered[1]) : undefined;
-  if (step === undefined) return undefined;
-  const runDir = base === 'best' ? parent : path.dirname(parent);
-  return patchesOfConfig(readJson(path.join(runDir, 'config.json')), step);
-}
-
-/** The folder of an `init.model`: a name beside `siblingsDir` (else where training looks, {@link initModelDir}), or a path. */
-function initFolder(model: string, siblingsDir: string): string {
-  if (isModelPath(model)) {
-    const given = path.resolve(projectPath(), model);
-    // an absolute path from the machine that trained it: the same folder under this project's results/
-    return fs.existsSync(given) || !initName(model).startsWith('results/') ? given : projectPath(initName(model));
-  }
-  const beside = path.join(siblingsDir, model);
-  return fs.existsSync(beside) ? beside : initModelDir(model);
-}
-
 /**
  * The "patches seen" cell: the model's own steps × batch, and, when it was started from other
- * weights whose folders say how they were trained, the total along that chain, e.g.
+ * weights, the total along that chain as far as the folders say ({@link patchesSeen}), e.g.
  * `96,000 (304,000 with rim_gray's)`.
  */
 function patchesSeenText(dir: string, info: TrainInfo): string {
-  const own = patchesOfConfig(info.trainConfig, info.steps);
-  if (!own) return '?';
+  const seen = patchesSeen(dir, info);
+  if (!seen) return '?';
   const fmt = (n: number) => n.toLocaleString('en-US');
-  if (!own.init) return fmt(own.patches);
-  let total = own.patches;
-  let from: string | undefined = own.init;
-  let siblings = path.dirname(dir);
-  const names: string[] = [];
-  for (let depth = 0; from !== undefined && depth < 16; depth++) {
-    const folder = initFolder(from, siblings);
-    const before = folderPatches(folder);
-    if (!before) {
-      // a link the folders say nothing about: what is known, and whose patches are missing
-      const known = names.length ? `${fmt(total)} with ${names.map((n) => `${n}'s`).join(' and ')}, ` : '';
-      return `${fmt(own.patches)} (${known}and those of ${initName(from)})`;
-    }
-    names.push(initName(from));
-    total += before.patches;
-    from = before.init;
-    siblings = path.dirname(folder);
-  }
-  return `${fmt(own.patches)} (${fmt(total)} with ${names.map((n) => `${n}'s`).join(' and ')})`;
-}
-
-/**
- * How a summary names a run's `init.model`: a model name as it is; a folder by its path under
- * `results/` (a checkpoint's own name, `best` or `step-024000`, says nothing alone).
- */
-function initName(model: string): string {
-  if (!model.includes('/') && !model.includes(path.sep)) return model;
-  const parts = path.normalize(model).split(path.sep);
-  const at = parts.lastIndexOf('results');
-  return at >= 0 ? parts.slice(at).join('/') : path.basename(model);
+  const withNames = seen.names.length ? `${fmt(seen.total)} with ${seen.names.map((n) => `${n}'s`).join(' and ')}` : '';
+  if (!seen.stopped) return withNames ? `${fmt(seen.own)} (${withNames})` : fmt(seen.own);
+  const known = withNames ? `${withNames}, ` : '';
+  // a link the folders say nothing about, or one exported again since: what is known, and whose patches are missing
+  const why = seen.stopped.why === 'changed' ? ' as it was then; exported again since' : '';
+  return `${fmt(seen.own)} (${known}and those of ${seen.stopped.name}${why})`;
 }
 
 /**

@@ -29,6 +29,7 @@ import { LearnedSolver } from '../solvers/learned/types';
 import { pruneTemporaries, writeFileAtomic, writeFolderAtomic } from '../util/atomic';
 import { verifyChecksums } from '../util/checksums';
 import { LOG_JSONL, LogEntry, readLogJsonl } from './log';
+import { InitRecord } from './provenance';
 
 /** Everything besides tensors that a resumed run needs. */
 export interface CheckpointState {
@@ -54,6 +55,8 @@ export interface CheckpointState {
   horizons?: HorizonChange[];
   /** The best validation so far (runs with validation): its step and PSNR; weights in `<run>/best/`. */
   best?: { step: number; psnr: number };
+  /** What the run began from (`init.model`), as it was then; absent for runs from scratch and older runs. */
+  initFrom?: InitRecord;
 }
 
 /** From step `fromStep` on, the schedule ran towards `steps` total steps. */

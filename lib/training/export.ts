@@ -14,6 +14,7 @@ import { FolderFiles } from '../util/atomic';
 import { sha256 } from '../util/checksums';
 import { checkpointLog, CheckpointState, HorizonChange } from './checkpoint';
 import { TrainConfig } from './config';
+import { InitRecord } from './provenance';
 import { LogEntry, logToCsv, logToJson } from './log';
 
 /** A path relative to the project root when inside it (records stay valid in another clone). */
@@ -39,6 +40,8 @@ export interface TrainRecord {
   trainConfig: TrainConfig;
   horizons?: HorizonChange[];
   snapshotOf?: string;
+  /** What training began from (`trainConfig.init`), as it was then: its weights' SHA-256 and the patches along its chain. */
+  initFrom?: InitRecord;
 }
 
 /** What {@link exportTrainedModel} records besides the weights. */
@@ -60,6 +63,8 @@ export interface ExportInfo {
   curvePng?: Uint8Array;
   /** For a snapshot of an unfinished run: the checkpoint it was taken from. */
   snapshotOf?: string;
+  /** What training began from, as recorded in the checkpoint state. */
+  initFrom?: InitRecord;
 }
 
 /**
@@ -89,6 +94,7 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
     trainConfig: info.trainConfig,
     ...(info.horizons?.length ? { horizons: info.horizons } : {}),
     ...(info.snapshotOf ? { snapshotOf: info.snapshotOf } : {}),
+    ...(info.initFrom ? { initFrom: info.initFrom } : {}),
   };
   const files: FolderFiles = {
     'training_log.csv': logToCsv(info.log),
@@ -154,6 +160,7 @@ export async function exportCheckpoint(
       log,
       horizons: state.horizons,
       snapshotOf: `${path.resolve(checkpointDir)} (step ${state.step})`,
+      initFrom: state.initFrom,
     });
   } finally {
     solver.dispose();

@@ -16,3 +16,4 @@ export * from './step';
 export * from './checkpoint';
 export * from './train';
 export * from './export';
+export * from './provenance';

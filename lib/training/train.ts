@@ -22,6 +22,7 @@ import { LogEntry, RunLog, writeLog } from './log';
 import { mixSeed } from './noise';
 import { resolveTask } from '../tasks/registry';
 import { disposeGroups, TaskDefinition, TrainingGroup } from '../tasks/types';
+import { initModelDir, InitRecord, initRecord } from './provenance';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
 
@@ -145,11 +146,6 @@ function withoutHorizon(key: string): string {
   return JSON.stringify(rest);
 }
 
-/** The folder of `init.model`: a path (absolute, or with a '/'), else a name under `results/models/`. */
-export function initModelDir(model: string): string {
-  return isModelPath(model) ? path.resolve(model) : path.join(modelsDir(), model);
-}
-
 /** A run's training images (after `data.holdOut` and `data.dropSmall`), its validation images and the channels its model restores. */
 interface RunImages {
   datasets: string[];
@@ -251,11 +247,6 @@ export async function validateOnRun(input: TrainConfigInput | TrainConfig, solve
   }
 }
 
-/** True when `model` names a folder (absolute, or with a '/') rather than a model under `results/models/`. */
-export function isModelPath(model: string): boolean {
-  return path.isAbsolute(model) || model.includes('/') || model.includes(path.sep);
-}
-
 /**
  * Trains a learned solver (RIM or LGD) on a task (`config.task`, default blind Gaussian denoising):
  *
@@ -319,6 +310,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let completed = false;
   let horizons: HorizonChange[] = [];
   let best: { step: number; psnr: number } | undefined;
+  let initFrom: InitRecord | undefined;
   let valSet: ValidationSet | undefined;
   let context: unknown;
   try {
@@ -350,11 +342,13 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       log = checkpointLog(runDir, state); // log.jsonl cut at the checkpoint's step (or the log inside an older state.json)
       wallOffset = state.wallTime;
       best = state.best;
+      initFrom = state.initFrom; // what the run began from, as recorded then (absent in older runs)
       lastCheckpoint = latest;
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     } else if (config.init) {
       const dir = initModelDir(config.init.model);
       const sha = initialiseFromModel(solver, dir, config.init); // its adaptation keys (inputChannels, keepMissing, widen)
+      initFrom = initRecord(config.init.model, dir, sha); // the folder may be exported again later: keep what it was now
       const adapted = [
         ...Object.entries(config.init.inputChannels ?? {}).map(([w, from]) => `${w} input channels from [${from.map((c) => (c === null ? 'new' : c)).join(', ')}]`),
         ...(config.init.keepMissing ? ['weights it lacks keep their seeded values'] : []),
@@ -380,6 +374,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       engine,
       ...(horizons.length ? { horizons } : {}),
       ...(best ? { best } : {}),
+      ...(initFrom ? { initFrom } : {}),
     });
     const checkpoint = async () => {
       runLog.append(log); // flushed before the checkpoint that counts on it
@@ -463,6 +458,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         log,
         horizons,
         curvePng,
+        initFrom,
       });
       result.exportDir = exportDir;
       say(`exported ${config.name} to ${exportDir}`);
