@@ -135,4 +135,28 @@ describe('log-x figures: the axis spans the data', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a long legend name beside the plot widens the page instead of squeezing the plot (drawn in Chromium)', async function () {
+    const long = 'RIM, F = 48 at 12k steps, fine-tuned at T = 16 (ours), T=16';
+    const series = [
+      { name: 'RIM (ours), T=8', y: [27, 28, 28.5] },
+      { name: long, y: [27.5, 28.2, 28.6] },
+    ];
+    // short names keep the default page; a right-hand legend with a long name grows it, an
+    // explicit width or a legend below does not
+    assert.equal((lineFigure({ series: [series[0], { name: 'LGD', y: [1, 2, 3] }] }).layout as { width?: number }).width, undefined);
+    const wide = lineFigure({ series, title: 'PSNR vs step' });
+    assert.ok(((wide.layout as { width?: number }).width ?? 0) > 900, `width ${(wide.layout as { width?: number }).width}`);
+    assert.equal((lineFigure({ series, width: 640 }).layout as { width?: number }).width, 640);
+    assert.equal((lineFigure({ series, legend: 'below' }).layout as { width?: number }).width, undefined);
+    if (!hasChromium()) {
+      console.log(`      (drawing skipped: no Chromium at ${chromiumPath()})`);
+      return;
+    }
+    this.timeout(120_000);
+    const narrow = await plottedAxes({ ...wide, layout: { ...wide.layout, width: 720 } });
+    const drawn = await plottedAxes(wide);
+    assert.ok(narrow.plot.width < 300, `at 720 px the plot was ${narrow.plot.width} px wide (the defect this guards against)`);
+    assert.ok(drawn.plot.width >= 380, `the widened page leaves the plot ${drawn.plot.width} px`);
+  });
 });

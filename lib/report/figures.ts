@@ -599,6 +599,14 @@ export function lineFigure(options: LineFigureOptions): Figure {
   };
   if (options.title) layout.title = { text: options.title };
   if (options.width) layout.width = options.width;
+  else if (!below && layout.showlegend) {
+    // a right-hand legend takes its longest name's width from the plot: a 60-character name
+    // (about 7 px a character at 13 px) would leave 200 of the 720 px; widen the page so that the
+    // plot keeps about 420 px
+    const longest = Math.max(0, ...data.filter((d) => !('showlegend' in d)).map((d) => String(d.name ?? '').length));
+    const needed = Math.ceil(70 + 420 + 60 + 7 * longest);
+    if (needed > DEFAULT_FIGURE_SIZE.width) layout.width = needed;
+  }
   if (options.height) layout.height = options.height;
   // a legend below takes its lines from the plot: grow the default height with them
   else if (below) layout.height = 450 + 22 * data.filter((d) => !('showlegend' in d)).length;
@@ -678,7 +686,7 @@ export function logAxisPosition(value: number, log: boolean): number {
  * @example
  * const { xaxis } = await plottedAxes(fig); // { type: 'log', range: [-0.06, 2.06] }
  */
-export async function plottedAxes(fig: Figure): Promise<{ xaxis: { type: string; range: [number, number] }; yaxis: { type: string; range: [number, number] } }> {
+export async function plottedAxes(fig: Figure): Promise<{ xaxis: { type: string; range: [number, number] }; yaxis: { type: string; range: [number, number] }; plot: { width: number; height: number } }> {
   checkFigure(fig);
   const { width, height } = figureSize(fig, {});
   const figure = { data: fig.data, layout: { ...(fig.layout ?? {}), width, height } };
@@ -692,8 +700,9 @@ export async function plottedAxes(fig: Figure): Promise<{ xaxis: { type: string;
         try {
           await P.newPlot(el, figure.data, figure.layout);
           // (no named functions in here: the page does not have the bundler's `__name` helper)
-          const { xaxis: x, yaxis: y } = (el as unknown as { _fullLayout: { xaxis: Axis; yaxis: Axis } })._fullLayout;
+          const { xaxis: x, yaxis: y, _size: size } = (el as unknown as { _fullLayout: { xaxis: Axis; yaxis: Axis; _size: { w: number; h: number } } })._fullLayout;
           return {
+            plot: { width: Number(size.w), height: Number(size.h) },
             xaxis: { type: x.type, range: [Number(x.range[0]), Number(x.range[1])] as [number, number] },
             yaxis: { type: y.type, range: [Number(y.range[0]), Number(y.range[1])] as [number, number] },
           };
