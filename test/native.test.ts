@@ -206,6 +206,19 @@ describe('native conv kernels (oneDNN addon)', function () {
     assert.ok(impl.split('; tuned: ')[1].split(', ').length >= 2, `several candidates timed: ${impl}`);
   });
 
+  it('backward-data never picks the gemm implementation (oneDNN 2.6.3\'s corrupted the heap on the F = 64 RIM\'s 3x3 64 -> 192 GRU conv) and still runs a tuned jit kernel', () => {
+    const xs = [8, 32, 32, 64];
+    const ws = [3, 3, 64, 192];
+    const [x, w] = tf.tidy(() => [tf.randomNormal(xs, 0, 1, 'float32', 3), tf.randomNormal(ws, 0, 0.05, 'float32', 4)]);
+    const dx = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').sum())(x));
+    const impl = nativeImplInfo('D', xs, ws, { strides: 1, pad: 'same', dilations: 1 });
+    tf.dispose([x, w, dx]);
+    assert.ok(impl, 'the backward-data ran natively');
+    assert.ok(!/gemm/.test(impl.split('; tuned: ')[0]), `the gemm backward-data was chosen: ${impl}`);
+    assert.ok(!/gemm/.test(impl.split('; tuned: ')[1] ?? ''), `the gemm backward-data was timed: ${impl}`);
+    assert.ok(!/^ref/.test(impl), `only the reference loops were left: ${impl}`);
+  });
+
   it('LGD_NATIVE_TRACE=1 in a fresh process: one stderr line per convolution call naming its pass and geometry, flushed at once', () => {
     const res = runRimSteps({ LGD_NATIVE_TRACE: '1' });
     assert.equal(res.status, 0, res.stderr);
