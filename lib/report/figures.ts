@@ -517,7 +517,7 @@ export interface LineFigureOptions {
    * curve, where the title alone would not say which model it is.
    */
   showLegend?: boolean;
-  /** Width in CSS pixels (default 720). */
+  /** Width in CSS pixels (default 720, wider when a right-hand legend has a long name: the plot keeps about 420 px). */
   width?: number;
   /** Height in CSS pixels (default 450). */
   height?: number;
@@ -598,18 +598,19 @@ export function lineFigure(options: LineFigureOptions): Figure {
     showlegend: options.showLegend ?? data.length > 1,
   };
   if (options.title) layout.title = { text: options.title };
+  const legendEntries = data.filter((d) => !('showlegend' in d)); // hideInLegend series set showlegend: false
   if (options.width) layout.width = options.width;
   else if (!below && layout.showlegend) {
     // a right-hand legend takes its longest name's width from the plot: a 60-character name
     // (about 7 px a character at 13 px) would leave 200 of the 720 px; widen the page so that the
     // plot keeps about 420 px
-    const longest = Math.max(0, ...data.filter((d) => !('showlegend' in d)).map((d) => String(d.name ?? '').length));
+    const longest = Math.max(0, ...legendEntries.map((d) => String(d.name ?? '').length));
     const needed = Math.ceil(70 + 420 + 60 + 7 * longest);
     if (needed > DEFAULT_FIGURE_SIZE.width) layout.width = needed;
   }
   if (options.height) layout.height = options.height;
   // a legend below takes its lines from the plot: grow the default height with them
-  else if (below) layout.height = 450 + 22 * data.filter((d) => !('showlegend' in d)).length;
+  else if (below) layout.height = 450 + 22 * legendEntries.length;
   return { data, layout };
 }
 
