@@ -11,7 +11,8 @@
  * `1000·σ`, +500 with --quantize; deblurring 5000), so a folder of a notebook's test set gives the
  * notebook's numbers (the gray or color model by `--gray` and the model's channels); --quantize
  * rounds the noisy image to 8 bits (the color table's 'sigma=25, quantized'). Baseline = the
- * degraded input. One progress line per image; with --json one last JSON line
+ * degraded input. While it runs, a progress bar on stderr (in place on a terminal, else a line every
+ * 30 s); then one line per image; with --json one last JSON line
  * `{"model","task","scale"|"sigma","images","psnr","ssim","baseline_psnr","baseline_ssim","seconds"}`
  * (denoise / deblur add `"seed"`, and `"quantized": true` with --quantize).
  * --ensemble: the geometric self-ensemble (8 flips / rotations averaged; 8x the time; JSON adds
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     const n = pairs?.length ?? images!.length;
     const plain = learnedMethod(model.solver, { name: steps === undefined ? modelName : `${modelName}, T=${steps}`, steps });
     const method = v.ensemble ? selfEnsembleMethod(plain) : plain;
-    const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: false });
+    const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: { stream: process.stderr } });
     const m = ev.methods[0];
     m.perImage.forEach((r, i) => {
       const b = ev.input[i].quality;

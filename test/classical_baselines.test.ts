@@ -158,4 +158,16 @@ describe('classical baselines: TV tasks and helpers', () => {
     for (let i = 0; i < 3; i++) each.tick();
     assert.equal(every.length, 3, 'interval 0 prints every item');
   });
+
+  it('progress draws on the stream it is given (the evaluate CLI: stderr), lines when it is not a TTY', () => {
+    let text = '';
+    const stream = { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream;
+    const bar = progress(2, { label: 'to stream', intervalMs: 0, stream });
+    bar.tick('a');
+    bar.tick('b');
+    const lines = text.split('\n').filter((l) => l);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^to stream \[#+\.+\]\s+50% 1\/2 \| a \|/);
+    assert.match(lines[1], /100% 2\/2 \| b \| .* \| took /);
+  });
 });

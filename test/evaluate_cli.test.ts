@@ -58,6 +58,7 @@ describe('npm run evaluate', function () {
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0], /^\[1\/2\] p0: tiny_sr \d+\.\d\d dB/);
+    assert.match(r.stderr, /^tiny_sr pairs .*\[#+\]\s+100% 2\/2 \| .* \| took /m, 'a progress bar on stderr, stdout left to the results');
     const json = JSON.parse(lines[lines.length - 1]) as Record<string, number | string>;
     assert.deepEqual(Object.keys(json), ['model', 'task', 'scale', 'images', 'psnr', 'ssim', 'baseline_psnr', 'baseline_ssim', 'seconds']);
     assert.equal(json.images, 2);

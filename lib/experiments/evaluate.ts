@@ -8,7 +8,7 @@
 import { tf } from '../engine/tf';
 import { SrPair } from '../io/datasets';
 import { mean } from '../metrics/mean';
-import { progress } from '../report/progress';
+import { progress, type ProgressOptions } from '../report/progress';
 import { MEASURED, ResultRow } from '../report/tables';
 import { LearnedSolver } from '../solvers/learned/types';
 import { createProblem } from '../tasks/problem';
@@ -145,8 +145,8 @@ export interface EvaluateSetOptions {
   curveImages?: number;
   /** Keep the tensors of the first n images per method for grids (default 1). */
   keepExamples?: number;
-  /** Progress lines (default true). */
-  progress?: boolean;
+  /** Progress lines (default true); an object draws them with those options (e.g. `{ stream: process.stderr }`). */
+  progress?: boolean | Pick<ProgressOptions, 'stream' | 'intervalMs'>;
 }
 
 /** One method's results on a test set. */
@@ -187,7 +187,7 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
   const keep = options.keepExamples ?? 1;
   const curveImages = Math.min(options.curveImages ?? 0, images.length);
   const names = methods.map((m) => m.name).join(', ');
-  const bar = options.progress === false ? undefined : progress(images.length, { label: `${names} ${options.dataset} ${task.label}` });
+  const bar = options.progress === false ? undefined : progress(images.length, { label: `${names} ${options.dataset} ${task.label}`, ...(typeof options.progress === 'object' ? options.progress : {}) });
   const input: TaskEvaluation['input'] = [];
   const results: MethodEvaluation[] = methods.map((m) => ({ method: m.name, ...(m.horizon !== undefined ? { horizon: m.horizon } : {}), perImage: [], curve: [], examples: [], seconds: 0, work: 0 }));
   const curveSums: number[][] = methods.map(() => []);

@@ -187,6 +187,8 @@ export interface ProgressOptions {
   width?: number;
   /** Where lines go (default: in place in a notebook or terminal, else lines on stdout). */
   log?: (line: string) => void;
+  /** The stream to draw on when there is no `log` (default process.stdout): in place when it is a TTY, else lines. */
+  stream?: ProgressBarOptions['stream'];
 }
 
 /**
@@ -214,7 +216,7 @@ export interface Progress {
  */
 export function progress(total: number, options: ProgressOptions = {}): Progress {
   if (!Number.isInteger(total) || total < 0) throw new Error(`progress: total must be an integer >= 0, got ${total}`);
-  const bar = new ProgressBar({ total, label: options.label, unit: 'items', width: options.width ?? 12, lineEveryMs: options.intervalMs ?? 30_000, log: options.log });
+  const bar = new ProgressBar({ total, label: options.label, unit: 'items', width: options.width ?? 12, lineEveryMs: options.intervalMs ?? 30_000, log: options.log, ...(options.stream ? { stream: options.stream } : {}) });
   const start = performance.now();
   let done = 0;
   return {
