@@ -423,6 +423,53 @@ describe('learned solvers', function () {
     });
   });
 
+  describe('a deeper RIM read-out (bench cell blocks)', () => {
+    it('blocks start as the identity: a deepened RIM computes what the saved one does; its other weights are seeded as without blocks', async () => {
+      const F = 4;
+      const shallow = new Rim({ features: F, steps: 3, seed: 2 });
+      const seededTwin = new Rim({ features: F, steps: 3, seed: 9 });
+      const deep = new Rim({ features: F, steps: 3, seed: 9, blocks: 2 });
+      assert.equal(deep.paramCount(), shallow.paramCount() + 2 * 2 * (9 * F * F + F), 'each block: two 3x3 F→F convolutions');
+      assert.equal(new Set(deep.getWeights().map((w) => { const n = w.name; w.tensor.dispose(); return n; })).has('cell/r1b/kernel'), true);
+      const twin = new Map(seededTwin.getWeights().map((w) => [w.name, w.tensor]));
+      const dw = deep.getWeights();
+      for (const w of dw) {
+        const t = twin.get(w.name);
+        if (t) assert.deepEqual(Array.from(w.tensor.dataSync()), Array.from(t.dataSync()), `${w.name}: the same seeded values with or without blocks`);
+        else if (/r\db\//.test(w.name)) assert.ok(Array.from(w.tensor.dataSync()).every((v) => v === 0), `${w.name} starts at zero`);
+      }
+      tf.dispose([...twin.values(), ...dw.map((w) => w.tensor)]);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rim-deepen-'));
+      await saveLearnedSolver(shallow, dir);
+      const before = tf.memory().numTensors;
+      initialiseFromModel(deep, dir, { keepMissing: true });
+      assert.equal(tf.memory().numTensors, before, 'init leaked tensors');
+      const x = image([2, 10, 10, 1], 3);
+      const y = tf.tidy(() => tf.add(x, tf.mul(0.1, image([2, 10, 10, 1], 4))) as tf.Tensor4D);
+      const problem = createProblem({ likelihood: gaussianLikelihood(identity(), { sigma: 0.1 }), y });
+      const a = shallow.run(y, problem);
+      const b = deep.run(y, problem);
+      const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+      assert.equal(err, 0, `the deepened RIM differs from the saved one by ${err}`);
+      tf.dispose([...a, ...b]);
+      // The blocks learn: one gradient step moves the zero convolutions, and the run does not leak.
+      const n0 = tf.memory().numTensors;
+      const vars = deep.getWeights().map((w) => { w.tensor.dispose(); return w.name; });
+      assert.ok(vars.includes('cell/r0b/kernel'));
+      const { value, grads } = tf.variableGrads(() => tf.tidy(() => { const xs = deep.run(y, problem); const l = tf.mean(tf.square(tf.sub(xs[2], x))) as tf.Scalar; tf.dispose(xs.slice(0, 2)); return l; }));
+      const named = deep.trainableVariables().map((v) => [v.name, grads[v.name]] as const);
+      const gz = named.find(([n]) => n.split('#')[0] === 'cell/r0b/kernel')?.[1];
+      assert.ok(gz && tf.tidy(() => tf.max(tf.abs(gz)).dataSync()[0]) > 0, 'the zero-initialised convolution gets a gradient');
+      tf.dispose([value, ...Object.values(grads)]);
+      assert.equal(tf.memory().numTensors, n0, 'tensors leaked');
+      assert.throws(() => new Rim({ blocks: -1 }), /blocks must be an integer >= 0/);
+      assert.throws(() => new Rim({ cell: 'strided', blocks: 1 }), /blocks .* belong to the bench cell/);
+      tf.dispose([x, y]);
+      [shallow, seededTwin, deep].forEach((m) => m.dispose());
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  });
+
   describe('init: a wider model from a narrower one (widen)', () => {
     it('computes what the saved model computes; new units start seeded, with zero weights out of them', async () => {
       const narrow = new Rim({ features: 4, steps: 3, seed: 2 });

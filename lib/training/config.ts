@@ -133,6 +133,7 @@ const rimSchema = z
     features: posInt.optional(),
     hidden: posInt.optional(),
     gruKernel: posInt.optional(),
+    blocks: z.number().int().min(0).optional(),
     link: z.enum(['identity', 'logistic']).optional(),
     epsilon: epsilonSchema.optional(),
     useGradient: z.boolean().optional(),

@@ -31,6 +31,8 @@ export interface ConvSpec {
   dilation?: number;
   /** A transposed convolution (default false). */
   transposed?: boolean;
+  /** Kernel and bias start at zero instead of seeded U(−1/√fanIn, 1/√fanIn) (default false): the last layer of a residual branch that starts as the identity. */
+  zeroInit?: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export class Conv2d {
    * @param spec the geometry
    */
   constructor(params: ParamSet, name: string, spec: ConvSpec) {
-    this.spec = { stride: 1, dilation: 1, transposed: false, ...spec };
+    this.spec = { stride: 1, dilation: 1, transposed: false, zeroInit: false, ...spec };
     const { inChannels: ci, outChannels: co, kernel: k, stride, dilation } = this.spec;
     for (const [key, v] of Object.entries({ inChannels: ci, outChannels: co, kernel: k, stride, dilation })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Conv2d ${name}: ${key} must be a positive integer, got ${v}`);
@@ -62,8 +64,9 @@ export class Conv2d {
     const fanIn = (this.spec.transposed ? co : ci) * k * k;
     const bound = 1 / Math.sqrt(fanIn);
     // tfjs filter layouts: conv [k, k, c_in, c_out]; transposed conv [k, k, c_out, c_in].
-    this.kernel = params.uniform(`${name}/kernel`, this.spec.transposed ? [k, k, co, ci] : [k, k, ci, co], bound);
-    this.bias = params.uniform(`${name}/bias`, [co], bound);
+    const shape = this.spec.transposed ? [k, k, co, ci] : [k, k, ci, co];
+    this.kernel = this.spec.zeroInit ? params.constant(`${name}/kernel`, shape, 0) : params.uniform(`${name}/kernel`, shape, bound);
+    this.bias = this.spec.zeroInit ? params.constant(`${name}/bias`, [co], 0) : params.uniform(`${name}/bias`, [co], bound);
   }
 
   /**

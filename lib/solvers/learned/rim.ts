@@ -27,6 +27,13 @@ export interface RimConfig {
   /** Kernel of the strided cell's ConvGRU (default 1; see {@link StridedCell}). */
   gruKernel: number;
   /**
+   * Residual blocks in the bench cell's read-out (see {@link BenchCell}; absent: none). They start
+   * as the identity, so `init: { model, keepMissing: true }` deepens a trained RIM without changing
+   * what it computes. Kept absent unless given, so that the configurations (and resume keys) of
+   * earlier runs are unchanged.
+   */
+  blocks?: number;
+  /**
    * `'identity'` (default): iterate on x. `'logistic'`: iterate on η with `x = sigmoid(η)`, start
    * `η₀ = logit(clip(x₀, δ, 1 − δ))`, δ = 1e-3, and feed the gradient with respect to η,
    * `sigmoid'(η) ⊙ g` (the chain rule through the link).
@@ -68,6 +75,7 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
     features: config.features ?? (cell === 'bench' ? 32 : 64),
     hidden: config.hidden ?? (cell === 'bench' ? config.features ?? 32 : 256),
     gruKernel: config.gruKernel ?? (cell === 'bench' ? 3 : 1),
+    ...(config.blocks !== undefined ? { blocks: config.blocks } : {}),
     link: config.link ?? 'identity',
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     useGradient: config.useGradient ?? true,
@@ -84,6 +92,8 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
   for (const key of ['steps', 'features', 'hidden', 'gruKernel'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`RIM: ${key} must be a positive integer, got ${out[key]}`);
   }
+  if (out.blocks !== undefined && (!Number.isInteger(out.blocks) || out.blocks < 0)) throw new Error(`RIM: blocks must be an integer >= 0, got ${out.blocks}`);
+  if (out.cell !== 'bench' && (out.blocks ?? 0) > 0) throw new Error(`RIM: blocks (residual read-out) belong to the bench cell, not the ${out.cell} cell`);
   const m = out.measurementChannels;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`RIM: measurementChannels must be a positive integer, got ${m}`);
   if (out.gradient !== undefined) checkCellGradient('RIM', out.gradient);
@@ -129,7 +139,7 @@ export class Rim extends ParamOwner implements LearnedSolver {
     const inChannels = c.channels + (c.useGradient ? c.channels : c.measurementChannels ?? c.channels); // [x, g] or [x, y on the grid]
     const makeCell = (prefix: string): RimCell =>
       c.cell === 'bench'
-        ? new BenchCell(this.params, prefix, c.channels, c.features, inChannels)
+        ? new BenchCell(this.params, prefix, c.channels, c.features, inChannels, c.blocks ?? 0)
         : new StridedCell(this.params, prefix, c.channels, c.features, c.hidden, c.gruKernel, inChannels);
     this.cells = c.sharedWeights ? [makeCell('cell/')] : Array.from({ length: c.steps }, (_, t) => makeCell(`step${t}/cell/`));
   }

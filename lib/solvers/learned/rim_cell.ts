@@ -25,10 +25,15 @@ export interface RimCell {
  * s1 = ConvGRU3x3(h, s1)
  * h  = relu(conv3x3, dilation 2 (s1) → F)
  * s2 = ConvGRU3x3(h, s2)
- * Δ  = conv3x3(s2) → c
+ * u  = s2;  u = u + conv3x3(relu(conv3x3(u)))   (× `blocks`, default 0)
+ * Δ  = conv3x3(u) → c
  * ```
  * Parameters: `25·2c·F + F + 2·(9·F·3F + 3F)·2 + 9·F² + F + 9·F·c + c`; for c = 1, F = 32: 122 145,
- * what `rim_torch.py --features 32` prints.
+ * what `rim_torch.py --features 32` prints. Each residual block of the read-out adds
+ * `2·(9·F² + F)`; its second convolution starts at zero, so a cell with blocks computes what the
+ * cell without them does until training moves them (a deeper cell can start from a trained one:
+ * `init.keepMissing`). Their weights (`<prefix>r<i>a`, `<prefix>r<i>b`) are created after the
+ * others, so the other weights get the same seeded values with or without blocks.
  */
 export class BenchCell implements RimCell {
   private readonly c1: Conv2d;
@@ -36,15 +41,24 @@ export class BenchCell implements RimCell {
   private readonly c2: Conv2d;
   private readonly g2: ConvGRU;
   private readonly out: Conv2d;
+  private readonly blocks: [Conv2d, Conv2d][];
 
-  /** @param inChannels input channels (default `2·channels`: `[x, g]`; the learned Gauss–Newton feeds `[x, δ, g]`) */
-  constructor(params: ParamSet, prefix: string, channels: number, features: number, inChannels = 2 * channels) {
+  /**
+   * @param inChannels input channels (default `2·channels`: `[x, g]`; the learned Gauss–Newton feeds `[x, δ, g]`)
+   * @param blocks residual blocks in the read-out between the second GRU and the output convolution (default 0)
+   */
+  constructor(params: ParamSet, prefix: string, channels: number, features: number, inChannels = 2 * channels, blocks = 0) {
     const F = features;
+    if (!Number.isInteger(blocks) || blocks < 0) throw new Error(`BenchCell ${prefix}: blocks must be an integer >= 0, got ${blocks}`);
     this.c1 = new Conv2d(params, `${prefix}c1`, { inChannels, outChannels: F, kernel: 5 });
     this.g1 = new ConvGRU(params, `${prefix}g1`, F, F);
     this.c2 = new Conv2d(params, `${prefix}c2`, { inChannels: F, outChannels: F, kernel: 3, dilation: 2 });
     this.g2 = new ConvGRU(params, `${prefix}g2`, F, F);
     this.out = new Conv2d(params, `${prefix}out`, { inChannels: F, outChannels: channels, kernel: 3 });
+    this.blocks = Array.from({ length: blocks }, (_, i) => [
+      new Conv2d(params, `${prefix}r${i}a`, { inChannels: F, outChannels: F, kernel: 3 }),
+      new Conv2d(params, `${prefix}r${i}b`, { inChannels: F, outChannels: F, kernel: 3, zeroInit: true }),
+    ]);
   }
 
   step(input: tf.Tensor4D, state: tf.Tensor4D[] | null): { delta: tf.Tensor4D; state: tf.Tensor4D[] } {
@@ -53,7 +67,9 @@ export class BenchCell implements RimCell {
       const s1 = this.g1.step(h1, state ? state[0] : null); // [b, h, w, F]
       const h2 = tf.relu(this.c2.apply(s1)); // [b, h, w, F]
       const s2 = this.g2.step(h2, state ? state[1] : null); // [b, h, w, F]
-      const delta = this.out.apply(s2); // [b, h, w, c]
+      let u = s2;
+      for (const [a, b] of this.blocks) u = tf.add(u, b.apply(tf.relu(a.apply(u)) as tf.Tensor4D)) as tf.Tensor4D; // [b, h, w, F]
+      const delta = this.out.apply(u); // [b, h, w, c]
       return { delta, state: [s1, s2] };
     });
   }
