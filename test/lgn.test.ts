@@ -286,6 +286,41 @@ describe('learned Gauss–Newton', function () {
     tf.dispose([x, y, x0]);
   });
 
+  it('a deeper read-out (blocks) starts from a saved LGN computing what it computes, through a training config too', async () => {
+    const shallow = new Lgn({ features: 4, steps: 3, cgIterations: 3, seed: 4 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-deepen-'));
+    await saveLearnedSolver(shallow, dir);
+    const deep = new Lgn({ features: 4, steps: 3, cgIterations: 3, seed: 9, blocks: 1 });
+    assert.equal(deep.paramCount() - shallow.paramCount(), 2 * (9 * 16 + 4), 'one block: two 3x3 F→F convolutions');
+    initialiseFromModel(deep, dir, { keepMissing: true });
+    const x = randomImage([1, 12, 12, 1], 6);
+    const D = downsample(2);
+    const y = tf.tidy(() => D.forward(x));
+    const problem = createProblem({ likelihood: gaussianLikelihood(D, { sigma: 0.02 }), y });
+    const x0 = tf.tidy(() => D.adjoint(y).mul(4) as tf.Tensor4D);
+    const a = shallow.run(y, problem, { x0 });
+    const b = deep.run(y, problem, { x0 });
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+    assert.equal(err, 0, `the deepened LGN differs from the saved one by ${err}`);
+    tf.dispose([...a, ...b]);
+    assert.throws(() => new Lgn({ blocks: 1.5 }), /LGN: blocks must be an integer >= 0/);
+    const lines: string[] = [];
+    const run = await trainLearnedSolver({
+      name: 'lgn_deepened',
+      model: { kind: 'lgn', features: 4, steps: 3, cgIterations: 3, blocks: 1 },
+      task: { kind: 'super-resolution', scales: [2], channel: 'same' },
+      data: { patchSize: 8, batchSize: 2 },
+      steps: 2,
+      optimizer: { lr: 1e-3 },
+      init: { model: dir, keepMissing: true },
+    }, { log: (l) => lines.push(l), exportDir: false, images: syntheticImages(3, 24), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-deepen-run-')) });
+    assert.equal(run.solver.paramCount(), deep.paramCount());
+    run.solver.dispose();
+    [shallow, deep].forEach((m) => m.dispose());
+    tf.dispose([x, y, x0]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('trains and resumes exactly (interrupted at step 2 of 4)', async () => {
     const images = syntheticImages(3, 24);
     const config: TrainConfigInput = {

@@ -173,6 +173,7 @@ const lgnSchema = z
     channels: channelsSchema.optional(),
     steps: posInt.optional(),
     features: posInt.optional(),
+    blocks: z.number().int().min(0).optional(),
     cgIterations: posInt.optional(),
     solveGradient: z.enum(['unrolled', 'implicit']).optional(),
     alpha: z.object({ init: z.number().positive().optional(), learn: z.boolean().optional(), perStep: z.boolean().optional() }).strict().optional(),

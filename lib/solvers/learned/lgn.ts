@@ -23,6 +23,8 @@ export interface LgnConfig {
   steps: number;
   /** Features of the RIM-bench cell (default 32). */
   features: number;
+  /** Residual blocks in the cell's read-out (as the RIM's `blocks`, {@link BenchCell}; absent: none, so earlier configurations are unchanged). */
+  blocks?: number;
   /** CG iterations per step for the direction (default 5). */
   cgIterations: number;
   /** Gradients through the solve: unrolled CG (default) or implicit differentiation (linear operators only: a custom op cannot run autodiff through a segmenter). */
@@ -54,6 +56,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
     channels: config.channels ?? 1,
     steps: config.steps ?? 8,
     features: config.features ?? 32,
+    ...(config.blocks !== undefined ? { blocks: config.blocks } : {}),
     cgIterations: config.cgIterations ?? 5,
     solveGradient: config.solveGradient ?? 'unrolled',
     alpha: { init: 0.1, learn: true, perStep: true, ...(config.alpha ?? {}) },
@@ -71,6 +74,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
   for (const key of ['steps', 'features', 'cgIterations'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGN: ${key} must be a positive integer, got ${out[key]}`);
   }
+  if (out.blocks !== undefined && (!Number.isInteger(out.blocks) || out.blocks < 0)) throw new Error(`LGN: blocks must be an integer >= 0, got ${out.blocks}`);
   if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
   if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
   checkCellGradient('LGN', out.gradient);
@@ -107,7 +111,7 @@ export class Lgn extends ParamOwner implements LearnedSolver {
     const c = resolved;
     this.epsilon = new Epsilon(this.params, c.epsilon);
     const inputs = c.channels * (1 + (c.useDirection ? 1 : 0) + (c.useGradient ? 1 : 0));
-    this.cell = new BenchCell(this.params, 'cell/', c.channels, c.features, inputs);
+    this.cell = new BenchCell(this.params, 'cell/', c.channels, c.features, inputs, c.blocks ?? 0);
     if (c.alpha.learn) this.alphaRaw = this.params.constant('alpha/raw', [c.alpha.perStep ? c.steps : 1], inverseSoftplus(c.alpha.init));
   }
 
