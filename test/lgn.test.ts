@@ -315,6 +315,7 @@ describe('learned Gauss–Newton', function () {
       init: { model: dir, keepMissing: true },
     }, { log: (l) => lines.push(l), exportDir: false, images: syntheticImages(3, 24), runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-deepen-run-')) });
     assert.equal(run.solver.paramCount(), deep.paramCount());
+    assert.ok(lines.some((l) => /starting from the weights of .*weights it lacks keep their seeded values/.test(l)), lines.join('\n'));
     run.solver.dispose();
     [shallow, deep].forEach((m) => m.dispose());
     tf.dispose([x, y, x0]);
