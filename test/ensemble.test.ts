@@ -8,6 +8,7 @@ import { writeImage } from '../lib/io/image';
 import { imresize } from '../lib/operators';
 import { Rim, saveLearnedSolver } from '../lib/solvers/learned';
 import { evaluateCli } from './helpers/cli';
+import { maxAbsDiff } from './helpers/tensors';
 
 /** A smooth RGB image `[1, h, w, 3]` without any symmetry, 8-bit. */
 function image(h: number, w: number): tf.Tensor4D {
@@ -19,8 +20,6 @@ function image(h: number, w: number): tf.Tensor4D {
     return tf.round(tf.mul(v, 255)).div(255).reshape([1, h, w, 3]) as tf.Tensor4D;
   });
 }
-
-const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 describe('geometric self-ensemble', function () {
   this.timeout(300_000);
@@ -36,7 +35,7 @@ describe('geometric self-ensemble', function () {
       seen.add(`${t.shape.join('x')}:${Array.from(t.dataSync()).join(',')}`);
       const back = inverseDihedral(t, g);
       assert.deepEqual(back.shape, x.shape);
-      assert.equal(maxDiff(back, x), 0, JSON.stringify(g));
+      assert.equal(maxAbsDiff(back, x), 0, JSON.stringify(g));
       tf.dispose([t, back]);
     }
     assert.equal(seen.size, 8);
@@ -48,7 +47,7 @@ describe('geometric self-ensemble', function () {
       r.dispose();
       r = next;
     }
-    assert.equal(maxDiff(r, x), 0);
+    assert.equal(maxAbsDiff(r, x), 0);
     tf.dispose([r, x]);
   });
 
@@ -57,7 +56,7 @@ describe('geometric self-ensemble', function () {
     for (const g of DIHEDRAL) {
       const a = tf.tidy(() => imresize(dihedral(hr, g), 1 / 3));
       const b = tf.tidy(() => dihedral(imresize(hr, 1 / 3), g));
-      assert.ok(maxDiff(a, b) < 1e-5, JSON.stringify(g));
+      assert.ok(maxAbsDiff(a, b) < 1e-5, JSON.stringify(g));
       tf.dispose([a, b]);
     }
     hr.dispose();
@@ -76,7 +75,7 @@ describe('geometric self-ensemble', function () {
     };
     const before = tf.memory().numTensors;
     const same = selfEnsembleMethod(copy).restore(y, task, { input });
-    assert.equal(tf.tidy(() => maxDiff(same.output, tf.div(tf.round(tf.mul(input, 255)), 255))), 0);
+    assert.equal(tf.tidy(() => maxAbsDiff(same.output, tf.div(tf.round(tf.mul(input, 255)), 255))), 0);
     const sym = selfEnsembleMethod(corner).restore(y, task, { input });
     const d = tf.tidy(() => tf.sub(sym.output, input).mul(255).arraySync() as number[][][][]);
     for (const [i, j] of [[0, 0], [0, 9], [7, 0], [7, 9]]) assert.ok(Math.abs(d[0][i][j][0] - 2.5) <= 0.5 + 1e-4, `corner ${i},${j}: ${d[0][i][j][0]}`);
@@ -98,7 +97,7 @@ describe('geometric self-ensemble', function () {
     assert.equal(ev.methods[0].curve.length, 4);
     assert.equal(ev.methods[0].horizon, rim.config.steps, 'the ensemble keeps the learned method\'s T');
     const viaRestore = await restore(lr, { task: 'sr', scale: 3, model: rim, ensemble: true });
-    assert.equal(maxDiff(viaRestore, ev.methods[0].examples[0].output), 0);
+    assert.equal(maxAbsDiff(viaRestore, ev.methods[0].examples[0].output), 0);
     const e = ev.methods[0].examples[0];
     tf.dispose([viaRestore, e.truth, e.input, e.output, hr, lr]);
     rim.dispose();

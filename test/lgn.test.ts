@@ -11,6 +11,7 @@ import { downsample, identity, nonlinear } from '../lib/operators';
 import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
+import { maxAbsDiff } from './helpers/tensors';
 
 /** Solves a dense system in float64 (Gaussian elimination with partial pivoting). */
 function denseSolve(m: number[][], b: number[]): number[] {
@@ -246,7 +247,7 @@ describe('learned Gauss–Newton', function () {
     assert.equal(tf.memory().numTensors, before, 'init leaked tensors');
     const a = rim.run(y, problem, { x0 });
     const b = lgn.run(y, problem, { x0 });
-    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+    const err = maxAbsDiff(a[2], b[2]);
     assert.ok(err < 1e-5, `the LGN with a zero δ channel differs from the RIM by ${err}`);
     const k = lgn.getWeights().find((w) => w.name === 'cell/c1/kernel')!;
     assert.deepEqual(k.tensor.shape, [5, 5, 3, 4]);
@@ -300,7 +301,7 @@ describe('learned Gauss–Newton', function () {
     const x0 = tf.tidy(() => D.adjoint(y).mul(4) as tf.Tensor4D);
     const a = shallow.run(y, problem, { x0 });
     const b = deep.run(y, problem, { x0 });
-    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a[2], b[2]))).dataSync()[0]);
+    const err = maxAbsDiff(a[2], b[2]);
     assert.equal(err, 0, `the deepened LGN differs from the saved one by ${err}`);
     tf.dispose([...a, ...b]);
     assert.throws(() => new Lgn({ blocks: 1.5 }), /LGN: blocks must be an integer >= 0/);
