@@ -65,6 +65,17 @@ describe('training log (log.jsonl)', () => {
     assert.equal(title(trainingCurve(entries, 'rim', 2, 8, 0.05)), 'loss (mean of 8: MSE + 0.05·L/|y|)');
   });
 
+  it('marks where a resumed run changed its cosine horizon (a dotted line and the new total), and nothing for a run without changes', () => {
+    const entries = [1, 2, 3, 4, 5, 6].map(entry);
+    type Marks = { shapes?: Array<{ x0: number; x1: number }>; annotations?: Array<{ x: number; text: string }> };
+    const marks = (h?: Parameters<typeof trainingCurve>[5]) => trainingCurve(entries, 'rim', 2, 8, undefined, h).layout as Marks;
+    assert.equal(marks().shapes, undefined);
+    assert.equal(marks([{ fromStep: 0, steps: 4 }]).shapes, undefined, 'the first horizon is not a change');
+    const m = marks([{ fromStep: 0, steps: 4 }, { fromStep: 3, steps: 6 }, { fromStep: 5, steps: 9 }]);
+    assert.deepEqual(m.shapes?.map((s) => [s.x0, s.x1]), [[3, 3], [5, 5]]);
+    assert.deepEqual(m.annotations?.map((a) => [a.x, a.text]), [[3, 'horizon → 6 steps'], [5, 'horizon → 9 steps']]);
+  });
+
   it('compares runs by wall time or step: one loss curve per run, and validation PSNR for the runs that validated', () => {
     const a = Array.from({ length: 40 }, (_, i) => ({ ...entry(i + 1), ...(i % 10 === 9 ? { valPsnr: 20 + i / 10 } : {}) }));
     const b = Array.from({ length: 20 }, (_, i) => ({ ...entry(i + 1), wallTime: (i + 1) * 360 }));

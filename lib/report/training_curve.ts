@@ -2,6 +2,7 @@
  * The training curve of a run, drawn from its log (training writes the log; reporting draws it).
  */
 import * as fs from 'fs';
+import type { HorizonChange } from '../training/checkpoint';
 import { LogEntry, runningMean } from '../training/log';
 import { AXIS_STYLE, closeBrowser, Figure, hasChromium, lineFigure, logAxisTicks, PAGE_STYLE, saveFigure } from './figures';
 
@@ -19,11 +20,14 @@ export function lossLabel(iterates?: number, dataWeight?: number): string {
 /**
  * The training curve: the loss per step (log scale) and its running mean over `window` steps, and
  * the validation PSNR on a right-hand axis when the run validated.
+ * A run resumed on a new cosine horizon (`--new-horizon`) gets a dotted vertical line at each
+ * step where the horizon changed, labelled with the new total steps.
  * @param iterates the solver's iterates T in the loss (1: a one-pass model, whose loss is its MSE)
+ * @param horizons the run's horizon changes (a checkpoint's `horizons`); the entry at step 0 is the first horizon and draws nothing
  * @example
  * await saveFigure(trainingCurve(entries, 'rim_gray'), 'training_curve', { dir: runDir });
  */
-export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50, iterates?: number, dataWeight?: number): Figure {
+export function trainingCurve(entries: readonly LogEntry[], title: string, window = 50, iterates?: number, dataWeight?: number, horizons?: readonly HorizonChange[]): Figure {
   const steps = entries.map((e) => e.step);
   const loss = entries.map((e) => e.loss);
   const mean = runningMean(loss, window);
@@ -51,6 +55,15 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
       margin: { b: 120 },
     };
   }
+  const changes = (horizons ?? []).filter((h) => h.fromStep > 0);
+  if (changes.length) {
+    fig.layout = {
+      ...(fig.layout ?? {}),
+      shapes: changes.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h.fromStep, x1: h.fromStep, y0: 0, y1: 1, line: { color: '#555', width: 1, dash: 'dot' } })),
+      // labels alternate sides from the last (right of its line) back, so that two close changes do not print over each other
+      annotations: changes.map((h, i) => ({ xref: 'x', yref: 'paper', x: h.fromStep, y: 1, yanchor: 'bottom', xanchor: (changes.length - 1 - i) % 2 === 0 ? 'left' : 'right', showarrow: false, text: `horizon → ${h.steps} steps`, font: { size: 11, color: '#555' } })),
+    };
+  }
   return fig;
 }
 
@@ -61,10 +74,10 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
  * @example
  * const png = await saveTrainingCurve(result.log, 'rim_gray', result.runDir);
  */
-export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string, iterates?: number, dataWeight?: number): Promise<Uint8Array | undefined> {
+export async function saveTrainingCurve(entries: readonly LogEntry[], title: string, dir: string, iterates?: number, dataWeight?: number, horizons?: readonly HorizonChange[]): Promise<Uint8Array | undefined> {
   if (entries.length === 0) return undefined;
   const chromium = hasChromium();
-  const written = await saveFigure(trainingCurve(entries, title, 50, iterates, dataWeight), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
+  const written = await saveFigure(trainingCurve(entries, title, 50, iterates, dataWeight, horizons), 'training_curve', { dir, formats: chromium ? ['html', 'png'] : ['html'] });
   if (chromium) await closeBrowser();
   return written.png ? new Uint8Array(fs.readFileSync(written.png)) : undefined;
 }

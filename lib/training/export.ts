@@ -110,7 +110,7 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
  * Draws a run's training curve from its log into `dir` (the report layer's `saveTrainingCurve`),
  * returning the PNG for an export, if one was made.
  */
-export type CurveDrawer = (log: readonly LogEntry[], name: string, dir: string, iterates?: number, dataWeight?: number) => Promise<Uint8Array | undefined>;
+export type CurveDrawer = (log: readonly LogEntry[], name: string, dir: string, iterates?: number, dataWeight?: number, horizons?: readonly HorizonChange[]) => Promise<Uint8Array | undefined>;
 
 /**
  * Exports a checkpoint of a run (e.g. an earlier step kept for an equal-steps comparison) as a
@@ -144,7 +144,7 @@ export async function exportCheckpoint(
     if (options.drawCurve && log.length > 0) {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
       try {
-        curvePng = await options.drawCurve(log, options.name ?? trainConfig.name, tmp, solver.config.steps, trainConfig.loss?.dataWeight);
+        curvePng = await options.drawCurve(log, options.name ?? trainConfig.name, tmp, solver.config.steps, trainConfig.loss?.dataWeight, state.horizons);
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

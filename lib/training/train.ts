@@ -445,7 +445,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
     const wallTime = log.length ? log[log.length - 1].wallTime : wallOffset;
     const result: TrainResult = { solver, config, step, stopped: step >= config.steps ? 'completed' : 'aborted', log, runDir, wallTime, engine };
     writeLog(runDir, log, { name: config.name });
-    const curvePng = options.figures !== false && options.drawCurve && log.length > 0 ? await options.drawCurve(log, config.name, runDir, solver.config.steps, config.loss.dataWeight) : undefined;
+    const curvePng = options.figures !== false && options.drawCurve && log.length > 0 ? await options.drawCurve(log, config.name, runDir, solver.config.steps, config.loss.dataWeight, horizons) : undefined;
     if (result.stopped === 'completed' && options.exportDir !== false) {
       const exportDir = path.resolve(options.exportDir ?? path.join(resultsDir(), 'models', config.name));
       await exportTrainedModel(solver, exportDir, {
