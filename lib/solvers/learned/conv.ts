@@ -16,6 +16,15 @@ import { ParamSet } from './params';
 export { addBias, biasAddGrad, convBias };
 
 /**
+ * Checks a count of residual conv blocks (`blocks` of the LGD's update net and of the bench cell's
+ * read-out); `who` prefixes the error (e.g. `'RIM'`).
+ * @throws `<who>: blocks must be an integer >= 0, got <value>`
+ */
+export function checkBlocks(who: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${who}: blocks must be an integer >= 0, got ${value}`);
+}
+
+/**
  * Geometry of a {@link Conv2d}.
  * @example
  * const spec: ConvSpec = { inChannels: 32, outChannels: 32, kernel: 3, dilation: 2 };

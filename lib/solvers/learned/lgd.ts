@@ -3,7 +3,7 @@ import { tf } from '../../engine/tf';
 import { totalVariation } from '../../priors/total_variation';
 import { Prior } from '../../priors/types';
 import { Problem } from '../../tasks/problem';
-import { Conv2d } from './conv';
+import { checkBlocks, Conv2d } from './conv';
 import {
   DEFAULT_EPSILON,
   Epsilon,
@@ -106,7 +106,7 @@ export function resolveLgdConfig(config: Partial<LgdConfig> = {}): LgdConfig {
   }
   const m = out.measurementChannels;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`LGD: measurementChannels must be a positive integer, got ${m}`);
-  if (!Number.isInteger(out.blocks) || out.blocks < 0) throw new Error(`LGD: blocks must be an integer >= 0, got ${out.blocks}`);
+  checkBlocks('LGD', out.blocks);
   return out;
 }
 

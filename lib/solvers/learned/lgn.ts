@@ -4,6 +4,7 @@
  */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
+import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
 import { gaussNewtonDirection, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
@@ -74,7 +75,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
   for (const key of ['steps', 'features', 'cgIterations'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`LGN: ${key} must be a positive integer, got ${out[key]}`);
   }
-  if (out.blocks !== undefined && (!Number.isInteger(out.blocks) || out.blocks < 0)) throw new Error(`LGN: blocks must be an integer >= 0, got ${out.blocks}`);
+  if (out.blocks !== undefined) checkBlocks('LGN', out.blocks);
   if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
   if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
   checkCellGradient('LGN', out.gradient);

@@ -1,6 +1,7 @@
 /** Recurrent inference machines (Putzky & Welling 2017) as a configurable learned solver. */
 import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
+import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, measurementOnImageGrid, startPoint } from './data_term';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell, RimCell, StridedCell } from './rim_cell';
@@ -92,7 +93,7 @@ export function resolveRimConfig(config: Partial<RimConfig> = {}): RimConfig {
   for (const key of ['steps', 'features', 'hidden', 'gruKernel'] as const) {
     if (!Number.isInteger(out[key]) || out[key] < 1) throw new Error(`RIM: ${key} must be a positive integer, got ${out[key]}`);
   }
-  if (out.blocks !== undefined && (!Number.isInteger(out.blocks) || out.blocks < 0)) throw new Error(`RIM: blocks must be an integer >= 0, got ${out.blocks}`);
+  if (out.blocks !== undefined) checkBlocks('RIM', out.blocks);
   if (out.cell !== 'bench' && (out.blocks ?? 0) > 0) throw new Error(`RIM: blocks (residual read-out) belong to the bench cell, not the ${out.cell} cell`);
   const m = out.measurementChannels;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new Error(`RIM: measurementChannels must be a positive integer, got ${m}`);

@@ -3,7 +3,7 @@
  * Each maps `[x, g]` (2c channels) and its hidden state to an update Δ (c channels).
  */
 import { tf } from '../../engine/tf';
-import { Conv2d } from './conv';
+import { checkBlocks, Conv2d } from './conv';
 import { ConvGRU } from './convgru';
 import { ParamSet } from './params';
 
@@ -49,7 +49,7 @@ export class BenchCell implements RimCell {
    */
   constructor(params: ParamSet, prefix: string, channels: number, features: number, inChannels = 2 * channels, blocks = 0) {
     const F = features;
-    if (!Number.isInteger(blocks) || blocks < 0) throw new Error(`BenchCell ${prefix}: blocks must be an integer >= 0, got ${blocks}`);
+    checkBlocks(`BenchCell ${prefix}`, blocks);
     this.c1 = new Conv2d(params, `${prefix}c1`, { inChannels, outChannels: F, kernel: 5 });
     this.g1 = new ConvGRU(params, `${prefix}g1`, F, F);
     this.c2 = new Conv2d(params, `${prefix}c2`, { inChannels: F, outChannels: F, kernel: 3, dilation: 2 });
