@@ -17,6 +17,7 @@ import {
   learningRate,
   LogEntry,
   mixSeed,
+  redrawModelCurve,
   resolveTrainConfig,
   TrainConfigInput,
   trainLearnedSolver,
@@ -24,6 +25,8 @@ import {
   trainStep,
   withMemoryHint,
 } from '../lib/training';
+import { writeFolderAtomic } from '../lib/util/atomic';
+import { verifyChecksums } from '../lib/util/checksums';
 import { syntheticImages } from './helpers/images';
 
 /** A tiny configuration: RIM-bench cell with F = 4, T = 2, batch 2 of 8×8 patches. */
@@ -259,6 +262,40 @@ describe('training', function () {
       assert.deepEqual(drawn, [4], 'drawn once, from the 4 entries up to the checkpoint');
       assert.deepEqual([...fs.readFileSync(path.join(withCurve, 'training_curve.png'))], [137, 80, 78, 71]);
       assert.match(fs.readFileSync(path.join(withCurve, 'SHA256SUMS'), 'utf8'), /training_curve\.png/);
+    });
+
+    it('redraws a saved model\'s curve from its own log and horizons, keeping every other file and the checksums valid', async () => {
+      const out = path.join(dir, 'models', 'redraw');
+      await exportCheckpoint(path.join(reference.runDir, 'checkpoints', 'step-000004'), out, { name: 'redraw', command: 'test' });
+      // a run resumed on a new horizon records it in train.json: put one there (and re-sum the folder)
+      const files: Record<string, Uint8Array> = {};
+      for (const n of fs.readdirSync(out).filter((n) => n !== 'SHA256SUMS')) files[n] = new Uint8Array(fs.readFileSync(path.join(out, n)));
+      const record = JSON.parse(Buffer.from(files['train.json']).toString('utf8'));
+      const horizons = [{ fromStep: 0, steps: 6 }, { fromStep: 3, steps: 10 }];
+      files['train.json'] = new Uint8Array(Buffer.from(JSON.stringify({ ...record, horizons })));
+      writeFolderAtomic(out, files);
+      const calls: unknown[][] = [];
+      const png = new Uint8Array([137, 80, 78, 71, 1]);
+      const digest = await redrawModelCurve(out, async (entries, title, folder, iterates, dataWeight, h) => {
+        assert.ok(fs.existsSync(folder) && path.resolve(folder) !== path.resolve(out), 'drawn in a temporary folder');
+        calls.push([entries.length, title, iterates, dataWeight, h]);
+        return png;
+      });
+      assert.deepEqual(calls, [[4, 'redraw', 2, undefined, horizons]], 'the 4 logged entries, the name, T = 2 and the horizons');
+      assert.equal(digest, crypto.createHash('sha256').update(png).digest('hex'));
+      assert.deepEqual([...fs.readFileSync(path.join(out, 'training_curve.png'))], [...png]);
+      verifyChecksums(out); // the new SHA256SUMS lists the new PNG
+      assert.match(fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8'), new RegExp(`${digest}  training_curve\\.png`));
+      for (const [n, bytes] of Object.entries(files)) assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(out, n))), bytes, `${n} unchanged`);
+      // a drawer without Chromium makes no PNG: an error, and the folder stays as it was
+      await assert.rejects(redrawModelCurve(out, async () => undefined), /no PNG was drawn for .*redraw.*Chromium/);
+      assert.deepEqual([...fs.readFileSync(path.join(out, 'training_curve.png'))], [...png]);
+      // a file the checksums do not list, or a changed one, stops it before anything is written
+      fs.writeFileSync(path.join(out, 'notes.txt'), 'x');
+      await assert.rejects(redrawModelCurve(out, async () => png), /holds files its SHA256SUMS does not list \(notes\.txt\)/);
+      fs.rmSync(path.join(out, 'notes.txt'));
+      fs.appendFileSync(path.join(out, 'training_log.csv'), '\n');
+      await assert.rejects(redrawModelCurve(out, async () => png), /checksum mismatch for .*training_log\.csv/);
     });
 
     it('resumes exactly: a run interrupted (crash after step 3; checkpoint at 2) and resumed gives the same log and weights, bitwise', async () => {

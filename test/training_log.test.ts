@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runComparison, trainingCurve } from '../lib/report/training_curve';
+import { placeLabels, runComparison, trainingCurve } from '../lib/report/training_curve';
 import { LogEntry, readLogJsonl, RunLog, runningMean } from '../lib/training/log';
 
 const entry = (step: number): LogEntry => ({ step, loss: 1 / (step + 0.1), lr: 1e-3 * step, gradNorm: Math.PI * step, wallTime: step * 0.37, stepTime: 0.37, engine: 'wasm' });
@@ -74,6 +74,27 @@ describe('training log (log.jsonl)', () => {
     const m = marks([{ fromStep: 0, steps: 4 }, { fromStep: 3, steps: 6 }, { fromStep: 5, steps: 9 }]);
     assert.deepEqual(m.shapes?.map((s) => [s.x0, s.x1]), [[3, 3], [5, 5]]);
     assert.deepEqual(m.annotations?.map((a) => [a.x, a.text]), [[3, 'horizon → 6 steps'], [5, 'horizon → 9 steps']]);
+    assert.deepEqual(marks([{ fromStep: 0, steps: 4 }, { fromStep: 3, steps: 6 }, { fromStep: 9, steps: 12 }]).shapes?.map((s) => s.x0), [3], 'a change after the log ends (a snapshot) is not drawn');
+    assert.deepEqual((trainingCurve(entries, 'rim', 2, 8, undefined, [{ fromStep: 0, steps: 4 }, { fromStep: 3, steps: 6 }]).layout?.xaxis as { range?: number[] }).range, [1, 6], 'the x range stays the logged steps (the labels do not widen it)');
+  });
+
+  it('places horizon labels inside the axis and never over each other', () => {
+    // a change near the left edge and one close after it (rim_sr48: 52 and 600 of 8000): right of their lines, in two rows
+    assert.deepEqual(placeLabels([52, 600], 0, 8000), [{ side: 'left', row: 0 }, { side: 'left', row: 1 }]);
+    // near the right edge the label goes left of its line
+    assert.deepEqual(placeLabels([7900], 0, 8000), [{ side: 'right', row: 0 }]);
+    // far apart: one row; close: the next row
+    assert.deepEqual(placeLabels([1000, 6000], 0, 8000), [{ side: 'left', row: 0 }, { side: 'left', row: 0 }]);
+    assert.deepEqual(placeLabels([3000, 5000, 5200], 0, 8000, 0.2), [{ side: 'left', row: 0 }, { side: 'left', row: 0 }, { side: 'left', row: 1 }]);
+    assert.deepEqual(placeLabels([7000, 7900], 0, 8000), [{ side: 'right', row: 0 }, { side: 'right', row: 1 }]);
+    // every label inside [lo, hi] and no two in a row overlapping, for many random layouts
+    for (let k = 0; k < 200; k++) {
+      const xs = Array.from({ length: 1 + (k % 5) }, (_, i) => ((k * 7919 + i * 104729) % 1000) / 1000 * 8000).sort((a, b) => a - b);
+      const p = placeLabels(xs, 0, 8000);
+      const spans = p.map((q, i) => ({ row: q.row, a: q.side === 'left' ? xs[i] : xs[i] - 2000, b: q.side === 'left' ? xs[i] + 2000 : xs[i] }));
+      for (const s of spans) assert.ok(s.a >= -1e-6 && s.b <= 8000 + 1e-6, `inside the axis: ${JSON.stringify({ xs, p })}`);
+      for (const s of spans) for (const t of spans) if (s !== t && s.row === t.row) assert.ok(s.b <= t.a || t.b <= s.a, `no overlap: ${JSON.stringify({ xs, p })}`);
+    }
   });
 
   it('compares runs by wall time or step: one loss curve per run, and validation PSNR for the runs that validated', () => {

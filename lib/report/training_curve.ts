@@ -55,16 +55,71 @@ export function trainingCurve(entries: readonly LogEntry[], title: string, windo
       margin: { b: 120 },
     };
   }
-  const changes = (horizons ?? []).filter((h) => h.fromStep > 0);
+  // changes inside the logged steps (a snapshot's log may end before a later change)
+  const [lo, hi] = [Math.min(...steps), Math.max(...steps)];
+  const changes = (horizons ?? []).filter((h) => h.fromStep > 0 && h.fromStep <= hi).sort((a, b) => a.fromStep - b.fromStep);
   if (changes.length) {
+    const placed = placeLabels(changes.map((h) => h.fromStep), lo, hi);
+    const xaxis = (fig.layout?.xaxis ?? {}) as Record<string, unknown>;
+    const margin = (fig.layout?.margin ?? {}) as { t?: number };
+    const rows = Math.max(...placed.map((p) => p.row));
     fig.layout = {
       ...(fig.layout ?? {}),
+      // each row of labels above the first pushes the title up (plotly's default top margin is 100)
+      ...(rows > 0 ? { margin: { ...margin, t: (margin.t ?? 100) + 14 * rows } } : {}),
+      // the range stays the logged steps: plotly would otherwise widen it to hold the labels
+      xaxis: { ...xaxis, range: [lo, hi], autorange: false },
       shapes: changes.map((h) => ({ type: 'line', xref: 'x', yref: 'paper', x0: h.fromStep, x1: h.fromStep, y0: 0, y1: 1, line: { color: '#555', width: 1, dash: 'dot' } })),
-      // labels alternate sides from the last (right of its line) back, so that two close changes do not print over each other
-      annotations: changes.map((h, i) => ({ xref: 'x', yref: 'paper', x: h.fromStep, y: 1, yanchor: 'bottom', xanchor: (changes.length - 1 - i) % 2 === 0 ? 'left' : 'right', showarrow: false, text: `horizon → ${h.steps} steps`, font: { size: 11, color: '#555' } })),
+      annotations: changes.map((h, i) => ({
+        xref: 'x',
+        yref: 'paper',
+        x: h.fromStep,
+        y: 1,
+        yanchor: 'bottom',
+        xanchor: placed[i].side,
+        yshift: 2 + 13 * placed[i].row,
+        showarrow: false,
+        text: `horizon → ${h.steps} steps`,
+        font: { size: 11, color: '#555' },
+      })),
     };
   }
   return fig;
+}
+
+/** Where a horizon label goes: `left` = its text starts at the line (right of it), and its row above the plot (0 = lowest). */
+export interface LabelPlace {
+  side: 'left' | 'right';
+  row: number;
+}
+
+/**
+ * Places labels above the plot at the steps `xs` (ascending) on an x axis from `lo` to `hi`, a
+ * label taking about `width` of the axis (a fraction): right of its line where it fits inside the
+ * axis, else left of it; a label that would overlap one already placed in a row tries the other
+ * side, then the next row up. So no label leaves the plot's width and none prints over another.
+ * @example
+ * placeLabels([52, 600], 0, 8000); // [{ side: 'left', row: 0 }, { side: 'left', row: 1 }]
+ */
+export function placeLabels(xs: readonly number[], lo: number, hi: number, width = 0.25): LabelPlace[] {
+  const span = Math.max(hi - lo, 1e-9);
+  const w = width * span;
+  const rows: Array<Array<[number, number]>> = [];
+  const fits = (a: number, b: number) => a >= lo - 1e-9 && b <= hi + 1e-9;
+  const free = (row: number, a: number, b: number) => !(rows[row] ?? []).some(([c, d]) => a < d && c < b);
+  return xs.map((x) => {
+    const sides = (['left', 'right'] as const).filter((side) => (side === 'left' ? fits(x, x + w) : fits(x - w, x)));
+    const order = sides.length ? sides : (['left'] as const);
+    for (let row = 0; ; row++) {
+      for (const side of order) {
+        const [a, b] = side === 'left' ? [x, x + w] : [x - w, x];
+        if (free(row, a, b)) {
+          (rows[row] ??= []).push([a, b]);
+          return { side, row };
+        }
+      }
+    }
+  });
 }
 
 /**

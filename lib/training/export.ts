@@ -10,8 +10,8 @@ import { tf } from '../engine/tf';
 import { projectPath } from '../io/paths';
 import { loadLearnedSolver, saveLearnedSolver } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
-import { FolderFiles } from '../util/atomic';
-import { sha256 } from '../util/checksums';
+import { FolderFiles, writeFolderAtomic } from '../util/atomic';
+import { readSha256Sums, sha256, verifyChecksums } from '../util/checksums';
 import { checkpointLog, CheckpointState, HorizonChange } from './checkpoint';
 import { TrainConfig } from './config';
 import { InitRecord } from './provenance';
@@ -165,4 +165,42 @@ export async function exportCheckpoint(
   } finally {
     solver.dispose();
   }
+}
+
+/**
+ * Redraws the training curve of a saved model folder from its own `training_log.json` and
+ * `train.json` (the solver's T from `config.json`, the loss's data weight and the horizon changes
+ * of a run resumed with `--new-horizon`), e.g. after the figure gained a feature. Every other file
+ * is kept byte for byte; the folder is rewritten atomically with a new `SHA256SUMS`, after its old
+ * checksums were verified.
+ * @returns the new PNG's SHA-256
+ * @throws naming the folder when it is not a saved model, its log is empty, or the drawer made no PNG
+ * @example
+ * await redrawModelCurve('results/models/rim_sr48', saveTrainingCurve);
+ */
+export async function redrawModelCurve(modelDir: string, drawCurve: CurveDrawer): Promise<string> {
+  verifyChecksums(modelDir);
+  const listed = [...readSha256Sums(path.join(modelDir, 'SHA256SUMS')).keys()];
+  const unlisted = fs.readdirSync(modelDir).filter((n) => n !== 'SHA256SUMS' && !listed.includes(n));
+  if (unlisted.length) throw new Error(`redrawModelCurve: ${modelDir} holds files its SHA256SUMS does not list (${unlisted.join(', ')}); not rewriting it`);
+  for (const f of ['train.json', 'training_log.json']) {
+    if (!listed.includes(f)) throw new Error(`redrawModelCurve: ${modelDir} has no ${f} (not an exported trained model)`);
+  }
+  const record = JSON.parse(fs.readFileSync(path.join(modelDir, 'train.json'), 'utf8')) as TrainRecord;
+  const entries = (JSON.parse(fs.readFileSync(path.join(modelDir, 'training_log.json'), 'utf8')) as { entries?: LogEntry[] }).entries ?? [];
+  if (!entries.length) throw new Error(`redrawModelCurve: ${path.join(modelDir, 'training_log.json')} has no entries`);
+  const solverConfig = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { steps?: number };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
+  let png: Uint8Array | undefined;
+  try {
+    png = await drawCurve(entries, record.name, tmp, solverConfig.steps, record.trainConfig?.loss?.dataWeight, record.horizons);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  if (!png) throw new Error(`redrawModelCurve: no PNG was drawn for ${modelDir} (is Chromium installed? .ci/run installs it)`);
+  const files: FolderFiles = {};
+  for (const n of listed) files[n] = n === 'training_curve.png' ? png : new Uint8Array(fs.readFileSync(path.join(modelDir, n)));
+  if (!listed.includes('training_curve.png')) files['training_curve.png'] = png;
+  writeFolderAtomic(modelDir, files);
+  return sha256(png);
 }
