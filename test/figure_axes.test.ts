@@ -44,7 +44,9 @@ describe('log-x figures: the axis spans the data', () => {
     assert.throws(() => logRange(0, 10), /logRange: expected 0 < min <= max, got min 0, max 10/);
     assert.deepEqual(logTicks(1, 100), [1, 2, 5, 10, 20, 50, 100]);
     assert.deepEqual(logTicks(1, 16), [1, 2, 5, 10]);
-    assert.deepEqual(logTicks(2, 9), [2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(logTicks(2, 9), [2, 3, 5, 7], 'fewer than three 1-2-5 ticks: 1-1.5-2-3-5-7');
+    assert.deepEqual(logTicks(0.00057, 0.0031), [0.0007, 0.001, 0.0015, 0.002, 0.003], 'a fine-tune\'s loss: no 0.0008 / 0.0009 crowding under 0.001');
+    assert.deepEqual(logTicks(2, 4.5), [2, 3, 4], 'still fewer than three: every 1…9 multiple');
     assert.equal(logAxisPosition(100, true), 2);
     assert.equal(logAxisPosition(100, false), 100);
   });

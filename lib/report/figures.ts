@@ -648,10 +648,11 @@ export function logAxisTicks(values: readonly unknown[]): { tickvals?: number[];
 
 /**
  * Tick values for a log axis over `[min, max]`: the 1-2-5 values of each decade inside it, or, when
- * that gives fewer than three, every 1…9 multiple of the decades.
+ * that gives fewer than three, the 1-1.5-2-3-5-7 values, else every 1…9 multiple of the decades.
  * @example
- * logTicks(1, 100); // [1, 2, 5, 10, 20, 50, 100]
- * logTicks(2, 9);   // [2, 3, 4, 5, 6, 7, 8, 9]
+ * logTicks(1, 100);         // [1, 2, 5, 10, 20, 50, 100]
+ * logTicks(0.00057, 0.0031); // [0.0007, 0.001, 0.0015, 0.002, 0.003]
+ * logTicks(2, 4.5);         // [2, 3, 4]
  */
 export function logTicks(min: number, max: number): number[] {
   const pick = (mantissas: number[]): number[] => {
@@ -664,8 +665,13 @@ export function logTicks(min: number, max: number): number[] {
     }
     return out;
   };
-  const coarse = pick([1, 2, 5]);
-  return coarse.length >= 3 ? coarse : pick([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // 1-2-5 first; then 1-1.5-2-3-5-7 (about evenly spread in log: every 1…9 multiple crowds the top
+  // of a decade, 0.0008 / 0.0009 / 0.001 printing into each other); then every 1…9 multiple
+  for (const mantissas of [[1, 2, 5], [1, 1.5, 2, 3, 5, 7]]) {
+    const ticks = pick(mantissas);
+    if (ticks.length >= 3) return ticks;
+  }
+  return pick([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
 /**
