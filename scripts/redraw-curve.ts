@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { modelsDir } from '../lib/io/paths';
 import { redrawModelCurve } from '../lib/training/export';
+import { initModelDir } from '../lib/training/provenance';
 import { saveTrainingCurve } from '../lib/report/training_curve';
 import { parseCommandLine } from './cli';
 
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   if (cli.values.horizons && cli.positionals.length) cli.fail('give model folders or --horizons, not both');
   const dirs = cli.values.horizons
     ? modelsWithHorizonChanges()
-    : cli.positionals.map((m) => (fs.existsSync(m) ? path.resolve(m) : path.join(modelsDir(), m)));
+    : cli.positionals.map(initModelDir);
   if (!dirs.length) cli.fail(cli.values.horizons ? `no model under ${modelsDir()} changed its horizon` : 'no model given');
   for (const d of dirs) {
     if (!fs.existsSync(d)) throw new Error(`redraw-curve: no model folder ${d}`);

@@ -112,6 +112,16 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
  */
 export type CurveDrawer = (log: readonly LogEntry[], name: string, dir: string, iterates?: number, dataWeight?: number, horizons?: readonly HorizonChange[]) => Promise<Uint8Array | undefined>;
 
+/** Runs a {@link CurveDrawer} in a temporary folder (removed afterwards) and returns its PNG, if it made one. */
+async function drawInTemp(draw: CurveDrawer, log: readonly LogEntry[], name: string, iterates?: number, dataWeight?: number, horizons?: readonly HorizonChange[]): Promise<Uint8Array | undefined> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
+  try {
+    return await draw(log, name, tmp, iterates, dataWeight, horizons);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /**
  * Exports a checkpoint of a run (e.g. an earlier step kept for an equal-steps comparison) as a
  * model folder, with the log and wall time up to that step. The training config is read from
@@ -140,15 +150,10 @@ export async function exportCheckpoint(
   const log = checkpointLog(path.resolve(checkpointDir, '..', '..'), state);
   const solver = await loadLearnedSolver(checkpointDir);
   try {
-    let curvePng: Uint8Array | undefined;
-    if (options.drawCurve && log.length > 0) {
-      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
-      try {
-        curvePng = await options.drawCurve(log, options.name ?? trainConfig.name, tmp, solver.config.steps, trainConfig.loss?.dataWeight, state.horizons);
-      } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
-      }
-    }
+    const curvePng =
+      options.drawCurve && log.length > 0
+        ? await drawInTemp(options.drawCurve, log, options.name ?? trainConfig.name, solver.config.steps, trainConfig.loss?.dataWeight, state.horizons)
+        : undefined;
     return await exportTrainedModel(solver, exportDir, {
       curvePng,
       trainConfig: { ...trainConfig, name: options.name ?? trainConfig.name },
@@ -190,13 +195,7 @@ export async function redrawModelCurve(modelDir: string, drawCurve: CurveDrawer)
   const entries = (JSON.parse(fs.readFileSync(path.join(modelDir, 'training_log.json'), 'utf8')) as { entries?: LogEntry[] }).entries ?? [];
   if (!entries.length) throw new Error(`redrawModelCurve: ${path.join(modelDir, 'training_log.json')} has no entries`);
   const solverConfig = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { steps?: number };
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-curve-'));
-  let png: Uint8Array | undefined;
-  try {
-    png = await drawCurve(entries, record.name, tmp, solverConfig.steps, record.trainConfig?.loss?.dataWeight, record.horizons);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  const png = await drawInTemp(drawCurve, entries, record.name, solverConfig.steps, record.trainConfig?.loss?.dataWeight, record.horizons);
   if (!png) throw new Error(`redrawModelCurve: no PNG was drawn for ${modelDir} (is Chromium installed? .ci/run installs it)`);
   const files: FolderFiles = {};
   for (const n of listed) files[n] = n === 'training_curve.png' ? png : new Uint8Array(fs.readFileSync(path.join(modelDir, n)));
