@@ -14,6 +14,8 @@ import {
   stepCurveFigure,
   trainingComparisonFigure,
   trainingSummaryMarkdown,
+  engineHistory,
+  commandText,
 } from '../lib/experiments';
 import { psnrPerImage } from '../lib/metrics';
 import { lineFigure, validateRows } from '../lib/report';
@@ -92,6 +94,25 @@ describe('learned-solver experiments', function () {
     const md = trainingSummaryMarkdown([m]);
     // patches seen: steps × batch = 2 × 4
     assert.match(md, /\| toy \| rim \| \d+ \| 2 \| 8 \| 2\.00 h \| wasm \| 1\.000e-2 \| `abababababababab…` \| `npm run train -- --config configs\/toy\.json` \|/);
+    // A run resumed on another thread count: the engine of each stretch of its log; a run trained in
+    // sessions by other command lines: each command with its steps, and the export command after them
+    const engines = ['wasm + oneDNN 2.6.3 convs (2 threads)', 'wasm + oneDNN 2.6.3 convs (2 threads)', 'wasm + oneDNN 2.6.3 convs (1 threads)'];
+    const resumed = { ...m, log: entries([0.03, 0.02, 0.01]).map((e, k) => ({ ...e, engine: engines[k] })), info: { ...m.info!, steps: 3, command: 'npx tsx scripts/export-checkpoint.ts --checkpoint C', sessions: [{ fromStep: 0, command: 'train A' }, { fromStep: 2, command: 'train A --steps 3 --new-horizon' }] } };
+    assert.match(
+      trainingSummaryMarkdown([resumed]),
+      /\| wasm \+ oneDNN 2\.6\.3 convs: 2 threads for steps 1–2, 1 thread for 3–3 \| .* \| `train A` \(steps 1–2\), then `train A --steps 3 --new-horizon` \(3–3\); exported by `npx tsx scripts\/export-checkpoint\.ts --checkpoint C` \|$/m,
+    );
+    const switching = entries([1, 1, 1, 1, 1]).map((e, k) => ({ ...e, engine: `wasm (${[1, 2, 1, 2, 2][k]} threads)` }));
+    assert.equal(engineHistory(switching, 'x'), 'wasm: 1 thread for 2 steps, 2 threads for 3 steps (in 4 stretches)');
+    const mixed = entries([1, 1, 1, 1]).map((e, k) => ({ ...e, engine: ['wasm', 'wasm (2 threads)', 'wasm', 'tensorflow'][k] }));
+    assert.equal(engineHistory(mixed, 'x'), 'wasm for 2 steps; wasm (2 threads) for 1 step; tensorflow for 1 step (in 4 stretches)');
+    assert.equal(engineHistory(undefined, 'wasm + oneDNN 2.6.3 convs (1 threads)'), 'wasm + oneDNN 2.6.3 convs (1 thread)');
+    assert.equal(engineHistory(entries([1, 1]).map((e, k) => ({ ...e, engine: ['wasm', 'tensorflow'][k] })), 'x'), 'wasm for steps 1–1; tensorflow for 2–2');
+    assert.equal(commandText({ command: 'train B', steps: 9, sessions: [{ fromStep: 4, command: 'train B' }] }), 'not recorded (steps 1–4), then `train B` (5–9)');
+    assert.equal(commandText({ command: 'train C', steps: 9, sessions: [{ fromStep: 0, command: 'train C' }] }), '`train C`');
+    // weights averaged over checkpoints say so in the steps cell
+    const averaged = { ...m, info: { ...m.info!, averagedFrom: [{ step: 1, checkpoint: 'a', weightsSha256: '' }, { step: 2, checkpoint: 'b', weightsSha256: '' }] } };
+    assert.match(trainingSummaryMarkdown([averaged]), /\| 2, weights the mean of its checkpoints at steps 1, 2 \| 8 \|/);
     // A run started from another model's weights says so (its own steps and time only); the
     // patches column adds those of the chain it was started from, where the folders say:
     // toy_base (an exported model beside it: 5 steps × 4, started from a run's best/ at step 3 of batch 2).

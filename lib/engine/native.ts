@@ -131,7 +131,7 @@ export function nativeStatusLine(): string {
 export function engineLabel(backend: string, nativeOn: boolean): string {
   if (!nativeOn) return backend; // without loading the addon where it is not used
   const n = nativeInfo();
-  return n.available ? `${backend} + oneDNN ${n.onednn} convs (${n.threads} threads)` : backend;
+  return n.available ? `${backend} + oneDNN ${n.onednn} convs (${n.threads} thread${n.threads === 1 ? '' : 's'})` : backend;
 }
 
 /**

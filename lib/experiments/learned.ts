@@ -306,7 +306,7 @@ export function meanLoss(log: readonly LogEntry[], from: number, to: number): nu
  */
 export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string {
   const lines = [
-    '## How the models were trained',
+    SUMMARY_HEADING,
     '',
     '| model | kind | parameters | steps | patches seen | wall time | engine | final loss (last 100 steps) | weights SHA-256 | command |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -319,11 +319,96 @@ export function trainingSummaryMarkdown(models: readonly TrainedModel[]): string
     }
     const horizon = i.horizons?.length ? ` (cosine horizon ${i.horizons.map((h) => `${h.steps} from step ${h.fromStep}`).join(', then ')})` : '';
     const init = i.trainConfig?.init ? `, started from the weights of ${initName(i.trainConfig.init.model)} (its steps and time not counted here)` : '';
+    const averaged = i.averagedFrom?.length ? `, weights the mean of its checkpoints at steps ${i.averagedFrom.map((a) => a.step).join(', ')}` : '';
     lines.push(
-      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init} | ${patchesSeenText(m.dir, i)} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${i.engine} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | \`${i.command ?? '?'}\` |`,
+      `| ${m.name} | ${i.kind} | ${i.paramCount} | ${i.steps}${horizon}${init}${averaged} | ${patchesSeenText(m.dir, i)} | ${(i.wallTimeSeconds / 3600).toFixed(2)} h | ${engineHistory(m.log, i.engine)} | ${i.finalLoss.toExponential(3)} | \`${i.weightsSha256.slice(0, 16)}…\` | ${commandText(i)} |`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+const SUMMARY_HEADING = '## How the models were trained';
+
+/** The model names (first column) of the {@link trainingSummaryMarkdown} section in a table's Markdown; [] when it has none. */
+export function trainingSummaryModelNames(md: string): string[] {
+  const lines = md.split('\n');
+  const at = lines.indexOf(SUMMARY_HEADING);
+  if (at < 0) return [];
+  const names: string[] = [];
+  for (let k = at + 4; k < lines.length && lines[k].startsWith('|'); k++) names.push(lines[k].split('|')[1].trim());
+  return names;
+}
+
+/**
+ * A table's Markdown with its {@link trainingSummaryMarkdown} section replaced by `summary` (the
+ * heading, header and rows; everything around it kept as it was), e.g. after the model tables
+ * gained a column: `scripts/refresh-training-tables.ts`.
+ * @throws when the Markdown has no such section
+ */
+export function replaceTrainingSummary(md: string, summary: string): string {
+  const lines = md.split('\n');
+  const at = lines.indexOf(SUMMARY_HEADING);
+  if (at < 0 || !lines[at + 2]?.startsWith('| model |')) throw new Error(`no "${SUMMARY_HEADING}" table in this Markdown`);
+  let end = at + 4;
+  while (end < lines.length && lines[end].startsWith('|')) end++;
+  return [...lines.slice(0, at), ...summary.replace(/\n$/, '').split('\n'), ...lines.slice(end)].join('\n');
+}
+
+/**
+ * The command cell of a model's training table: the command of each training session with its
+ * steps (a run resumed with other options, e.g. `--steps N --new-horizon`), and the export command
+ * when another script exported it (a checkpoint exported by `scripts/export-checkpoint.ts`); for
+ * models of older runs, the one command `train.json` records.
+ */
+export function commandText(info: Pick<TrainInfo, 'command' | 'sessions' | 'steps'>): string {
+  const code = (c: string | null) => (c === null ? 'not recorded' : `\`${c}\``);
+  const sessions = info.sessions ?? [];
+  if (sessions.length === 0) return code(info.command);
+  const parts = sessions.map((s, k) => {
+    const to = k + 1 < sessions.length ? sessions[k + 1].fromStep : info.steps;
+    return `${code(s.command)} (${k === 0 && s.fromStep === 0 ? 'steps ' : ''}${s.fromStep + 1}–${to})`;
+  });
+  if (sessions[0].fromStep > 0) parts.unshift(`not recorded (steps 1–${sessions[0].fromStep})`);
+  const text = parts.length === 1 ? code(sessions[0].command) : parts.join(', then ');
+  const last = sessions[sessions.length - 1].command;
+  return info.command !== null && info.command !== last ? `${text}; exported by ${code(info.command)}` : text;
+}
+
+/** An engine label as logged, with "(1 threads)" of older logs read "(1 thread)". */
+function engineLabelText(engine: string): string {
+  return engine.replace(/\(1 threads\)/g, '(1 thread)');
+}
+
+/**
+ * The engine cell of a model's training table: the engine of every stretch of its log, in step
+ * order, e.g. `wasm + oneDNN 2.6.3 convs: 2 threads for steps 1–1200, 1 thread for 1201–2400`
+ * (a run resumed on another engine or thread count), or the one engine when it never changed.
+ * Without a log, `fallback` (train.json's engine: that of the last session).
+ */
+export function engineHistory(log: readonly LogEntry[] | undefined, fallback: string): string {
+  const runs: Array<{ engine: string; from: number; to: number }> = [];
+  for (const e of log ?? []) {
+    const engine = engineLabelText(e.engine ?? fallback);
+    const last = runs[runs.length - 1];
+    if (last && last.engine === engine) last.to = e.step;
+    else runs.push({ engine, from: e.step, to: e.step });
+  }
+  if (runs.length === 0) return engineLabelText(fallback);
+  if (runs.length === 1) return runs[0].engine;
+  const parts = runs.map((r) => /^(.*) \(([^()]*)\)$/.exec(r.engine));
+  const prefix = parts[0]?.[1];
+  const range = (r: { from: number; to: number }, first: boolean) => `${first ? 'steps ' : ''}${r.from}–${r.to}`;
+  if (prefix !== undefined && parts.every((p) => p?.[1] === prefix)) {
+    if (runs.length <= 3) return `${prefix}: ${runs.map((r, k) => `${parts[k]![2]} for ${range(r, k === 0)}`).join(', ')}`;
+    // many switches (a run resumed on whichever core was free): the steps on each setting
+    const steps = new Map<string, number>();
+    runs.forEach((r, k) => steps.set(parts[k]![2], (steps.get(parts[k]![2]) ?? 0) + r.to - r.from + 1));
+    return `${prefix}: ${[...steps].map(([what, n]) => `${what} for ${n} step${n === 1 ? '' : 's'}`).join(', ')} (in ${runs.length} stretches)`;
+  }
+  if (runs.length <= 3) return runs.map((r, k) => `${r.engine} for ${range(r, k === 0)}`).join('; ');
+  const steps = new Map<string, number>();
+  for (const r of runs) steps.set(r.engine, (steps.get(r.engine) ?? 0) + r.to - r.from + 1);
+  return `${[...steps].map(([engine, n]) => `${engine} for ${n} step${n === 1 ? '' : 's'}`).join('; ')} (in ${runs.length} stretches)`;
 }
 
 /**

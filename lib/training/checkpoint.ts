@@ -57,6 +57,14 @@ export interface CheckpointState {
   best?: { step: number; psnr: number };
   /** What the run began from (`init.model`), as it was then; absent for runs from scratch and older runs. */
   initFrom?: InitRecord;
+  /** The command of each training session (a start or a resumption with another command line), in step order; absent in older runs. */
+  sessions?: TrainingSession[];
+}
+
+/** A training session: from step `fromStep` on, the run was trained by `command` (null when not given). */
+export interface TrainingSession {
+  fromStep: number;
+  command: string | null;
 }
 
 /** From step `fromStep` on, the schedule ran towards `steps` total steps. */

@@ -8,11 +8,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { projectPath } from '../io/paths';
-import { loadLearnedSolver, saveLearnedSolver } from '../solvers/learned/io';
+import { decodeWeightFiles, loadLearnedSolver, saveLearnedSolver } from '../solvers/learned/io';
 import { LearnedSolver } from '../solvers/learned/types';
 import { FolderFiles, writeFolderAtomic } from '../util/atomic';
 import { readSha256Sums, sha256, verifyChecksums } from '../util/checksums';
-import { checkpointLog, CheckpointState, HorizonChange } from './checkpoint';
+import { checkpointLog, CheckpointState, HorizonChange, TrainingSession } from './checkpoint';
 import { TrainConfig } from './config';
 import { InitRecord } from './provenance';
 import { LogEntry, logToCsv, logToJson } from './log';
@@ -42,6 +42,17 @@ export interface TrainRecord {
   snapshotOf?: string;
   /** What training began from (`trainConfig.init`), as it was then: its weights' SHA-256 and the patches along its chain. */
   initFrom?: InitRecord;
+  /** The weights are the mean of these checkpoints' weights (stochastic weight averaging), in step order. */
+  averagedFrom?: AveragedCheckpoint[];
+  /** The command of each training session, in step order (`command` is that of the export: the last session's, or an export script's). */
+  sessions?: TrainingSession[];
+}
+
+/** One checkpoint of a weight average: its step, folder and `weights.bin` SHA-256. */
+export interface AveragedCheckpoint {
+  step: number;
+  checkpoint: string;
+  weightsSha256: string;
 }
 
 /** What {@link exportTrainedModel} records besides the weights. */
@@ -65,6 +76,10 @@ export interface ExportInfo {
   snapshotOf?: string;
   /** What training began from, as recorded in the checkpoint state. */
   initFrom?: InitRecord;
+  /** The checkpoints whose mean the weights are, when they were averaged. */
+  averagedFrom?: AveragedCheckpoint[];
+  /** The training sessions' commands, as the checkpoint state recorded them. */
+  sessions?: TrainingSession[];
 }
 
 /**
@@ -95,6 +110,8 @@ export async function exportTrainedModel(solver: LearnedSolver, exportDir: strin
     ...(info.horizons?.length ? { horizons: info.horizons } : {}),
     ...(info.snapshotOf ? { snapshotOf: info.snapshotOf } : {}),
     ...(info.initFrom ? { initFrom: info.initFrom } : {}),
+    ...(info.averagedFrom?.length ? { averagedFrom: info.averagedFrom } : {}),
+    ...(info.sessions?.length ? { sessions: info.sessions } : {}),
   };
   const files: FolderFiles = {
     'training_log.csv': logToCsv(info.log),
@@ -139,6 +156,12 @@ export async function exportCheckpoint(
     trainConfigFile?: string;
     /** Draws the training curve of the log up to the checkpoint (as training's `drawCurve`, into a temporary folder): the PNG goes into the export. */
     drawCurve?: CurveDrawer;
+    /**
+     * Export the mean of the weights of every checkpoint of the run from this step up to the given
+     * one (stochastic weight averaging over the kept checkpoints, e.g. of a constant-rate phase),
+     * instead of the given checkpoint's weights; `train.json` lists them (`averagedFrom`).
+     */
+    averageFrom?: number;
   } = {},
 ): Promise<string> {
   const stateFile = path.join(checkpointDir, 'state.json');
@@ -150,6 +173,7 @@ export async function exportCheckpoint(
   const log = checkpointLog(path.resolve(checkpointDir, '..', '..'), state);
   const solver = await loadLearnedSolver(checkpointDir);
   try {
+    const averagedFrom = options.averageFrom === undefined ? undefined : averageCheckpointWeights(solver, checkpointDir, state.step, options.averageFrom);
     const curvePng =
       options.drawCurve && log.length > 0
         ? await drawInTemp(options.drawCurve, log, options.name ?? trainConfig.name, solver.config.steps, trainConfig.loss?.dataWeight, state.horizons)
@@ -166,9 +190,77 @@ export async function exportCheckpoint(
       horizons: state.horizons,
       snapshotOf: `${path.resolve(checkpointDir)} (step ${state.step})`,
       initFrom: state.initFrom,
+      averagedFrom,
+      sessions: state.sessions,
     });
   } finally {
     solver.dispose();
+  }
+}
+
+/**
+ * The checkpoints of a run's `checkpoints/` folder (the parent of `checkpointDir`) with a step in
+ * `[fromStep, step]`, in step order.
+ * @throws naming the folder when fewer than two are there, or when one holds another solver config
+ */
+export function checkpointsToAverage(checkpointDir: string, step: number, fromStep: number): Array<{ step: number; dir: string }> {
+  if (!Number.isInteger(fromStep) || fromStep < 0 || fromStep > step) throw new Error(`averageFrom must be a step in [0, ${step}] (the checkpoint's step), got ${fromStep}`);
+  const parent = path.dirname(path.resolve(checkpointDir));
+  const found = fs
+    .readdirSync(parent)
+    .map((n) => ({ n, m: /^step-(\d+)$/.exec(n) }))
+    .filter((e) => e.m && Number(e.m[1]) >= fromStep && Number(e.m[1]) <= step)
+    .map((e) => ({ step: Number(e.m![1]), dir: path.join(parent, e.n) }))
+    .sort((a, b) => a.step - b.step);
+  if (found.length < 2) {
+    throw new Error(`averaging: ${parent} holds ${found.length} checkpoint(s) with a step in [${fromStep}, ${step}]; an average needs at least two (raise keepCheckpoints)`);
+  }
+  const config = fs.readFileSync(path.join(checkpointDir, 'config.json'), 'utf8');
+  for (const c of found) {
+    if (fs.readFileSync(path.join(c.dir, 'config.json'), 'utf8') !== config) throw new Error(`averaging: ${c.dir} holds another solver config than ${checkpointDir}`);
+  }
+  return found;
+}
+
+/**
+ * Sets `solver`'s weights to the mean of those of the run's checkpoints from `fromStep` to `step`
+ * ({@link checkpointsToAverage}; each folder's checksums verified), accumulated in float32.
+ * @returns the checkpoints averaged, with their weights' SHA-256
+ */
+function averageCheckpointWeights(solver: LearnedSolver, checkpointDir: string, step: number, fromStep: number): AveragedCheckpoint[] {
+  const found = checkpointsToAverage(checkpointDir, step, fromStep);
+  const sums = new Map<string, tf.Tensor>();
+  const counts = new Map<string, number>();
+  const records: AveragedCheckpoint[] = [];
+  try {
+    for (const c of found) {
+      verifyChecksums(c.dir);
+      const weights = decodeWeightFiles(c.dir);
+      try {
+        for (const [name, t] of Object.entries(weights)) {
+          const prev = sums.get(name);
+          if (prev && !tf.util.arraysEqual(prev.shape, t.shape)) throw new Error(`averaging: ${name} is ${JSON.stringify(t.shape)} in ${c.dir} but ${JSON.stringify(prev.shape)} before`);
+          sums.set(name, prev ? tf.tidy(() => tf.add(prev, t)) : tf.clone(t));
+          prev?.dispose();
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+      } finally {
+        tf.dispose(Object.values(weights));
+      }
+      records.push({ step: c.step, checkpoint: projectRelative(c.dir), weightsSha256: sha256(fs.readFileSync(path.join(c.dir, 'weights.bin'))) });
+    }
+    const partial = [...counts].filter(([, n]) => n !== found.length).map(([name]) => name);
+    if (partial.length) throw new Error(`averaging: not every checkpoint in ${path.dirname(found[0].dir)} holds ${partial.slice(0, 3).join(', ')}`);
+    const mean: tf.NamedTensorMap = {};
+    for (const [name, t] of sums) mean[name] = tf.div(t, found.length);
+    try {
+      solver.setWeights(mean);
+    } finally {
+      tf.dispose(Object.values(mean));
+    }
+    return records;
+  } finally {
+    tf.dispose([...sums.values()]);
   }
 }
 

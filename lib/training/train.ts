@@ -15,7 +15,7 @@ import { createLearnedSolver, LearnedSolverConfig } from '../solvers/learned/fac
 import { initialiseFromModel, saveLearnedSolver } from '../solvers/learned/io';
 import { validate, validationSet, ValidationSet } from './validation';
 import { LearnedSolver } from '../solvers/learned/types';
-import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, writeCheckpoint } from './checkpoint';
+import { CheckpointState, checkpointLog, HorizonChange, latestCheckpoint, readCheckpoint, recoverRunFolder, TrainingSession, writeCheckpoint } from './checkpoint';
 import { legacyNumericsKey, numericsKey, resolveTrainConfig, TrainConfig, TrainConfigInput } from './config';
 import { CurveDrawer, exportTrainedModel } from './export';
 import { LogEntry, RunLog, writeLog } from './log';
@@ -311,6 +311,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
   let horizons: HorizonChange[] = [];
   let best: { step: number; psnr: number } | undefined;
   let initFrom: InitRecord | undefined;
+  let sessions: TrainingSession[] = [];
   let valSet: ValidationSet | undefined;
   let context: unknown;
   try {
@@ -343,6 +344,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       wallOffset = state.wallTime;
       best = state.best;
       initFrom = state.initFrom; // what the run began from, as recorded then (absent in older runs)
+      sessions = [...(state.sessions ?? [])];
       lastCheckpoint = latest;
       say(`resuming ${config.name} from step ${step} (${latest.dir})`);
     } else if (config.init) {
@@ -356,6 +358,9 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       ];
       say(`${config.name}: starting from the weights of ${dir} (weights.bin sha256 ${sha.slice(0, 12)}…)${adapted.length ? `; ${adapted.join('; ')}` : ''}`);
     }
+    // a resumption by another command line starts a new session (the same line again goes on with the last)
+    const command = options.command ?? null;
+    if (sessions.length === 0 ? step === 0 || command !== null : sessions[sessions.length - 1].command !== command) sessions.push({ fromStep: step, command });
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...config, model: modelConfig }, null, 2) + '\n');
     const runLog = new RunLog(runDir);
@@ -375,6 +380,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
       ...(horizons.length ? { horizons } : {}),
       ...(best ? { best } : {}),
       ...(initFrom ? { initFrom } : {}),
+      ...(sessions.length ? { sessions } : {}),
     });
     const checkpoint = async () => {
       runLog.append(log); // flushed before the checkpoint that counts on it
@@ -459,6 +465,7 @@ export async function trainLearnedSolver(input: TrainConfigInput | TrainConfig, 
         horizons,
         curvePng,
         initFrom,
+        sessions,
       });
       result.exportDir = exportDir;
       say(`exported ${config.name} to ${exportDir}`);
