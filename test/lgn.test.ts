@@ -7,7 +7,7 @@ import { RawImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
 import { jacobianVectorProduct } from '../lib/solvers/classical/jacobian';
-import { downsample, identity, nonlinear } from '../lib/operators';
+import { blur, downsample, identity, nonlinear } from '../lib/operators';
 import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
@@ -161,6 +161,41 @@ describe('learned Gauss–Newton', function () {
     assert.equal(tf.memory().numTensors, count);
     implicit.dispose();
     tf.dispose([x, y]);
+  });
+
+  it('directionCosines: 1 where the GN direction is a rescaled gradient (A = I), below 1 where it is not (a blur); runs as run does, no leak', () => {
+    const lgn = new Lgn({ features: 4, steps: 3, cgIterations: 6, seed: 2 });
+    const x = randomImage([2, 12, 12, 1], 8);
+    const x0 = tf.zerosLike(x) as tf.Tensor4D; // away from y (the default start Aᵀy is y itself for A = I)
+    const cosinesOf = (A: ReturnType<typeof identity>) => {
+      const likelihood = gaussianLikelihood(A, { sigma: 0.1 });
+      const y = tf.tidy(() => tf.add(A.forward(x), tf.mul(randomImage([2, 12, 12, 1], 9), 0.2)) as tf.Tensor4D);
+      const problem = createProblem({ likelihood, y });
+      const before = tf.memory().numTensors;
+      const cos = lgn.directionCosines(y, problem, { x0: x0 });
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      // the iterates are those of run: the same network, so the same cosines on a second call
+      assert.deepEqual(lgn.directionCosines(y, problem, { x0: x0 }), cos);
+      y.dispose();
+      return cos;
+    };
+    // (I + αI) δ = r: δ = r / (1 + α), parallel to the right-hand side at every step
+    const id = cosinesOf(identity());
+    assert.equal(id.length, 3);
+    assert.ok(id.every((row) => row.length === 2 && row.every((c) => Math.abs(c - 1) < 1e-5)), JSON.stringify(id));
+    // a 5x5 box blur damps high frequencies: (AᵀA + αI)⁻¹ reweights them, so δ leaves the gradient's direction
+    const box = Array.from({ length: 5 }, () => Array.from({ length: 5 }, () => 1 / 25));
+    const blurred = cosinesOf(blur(box));
+    assert.ok(blurred.flat().every((c) => c < 0.99 && c > 0), JSON.stringify(blurred));
+    const noDirection = new Lgn({ features: 4, steps: 1, useDirection: false, seed: 2 });
+    const y = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+    assert.throws(() => noDirection.directionCosines(y, createProblem({ likelihood: gaussianLikelihood(identity(), { sigma: 0.1 }), y })), /without the GN direction/);
+    // started at y itself (A = I): nothing left to fit at step 1, no direction (NaN), not a cosine of 0
+    const fitted = lgn.directionCosines(y, createProblem({ likelihood: gaussianLikelihood(identity(), { sigma: 0.1 }), y }));
+    assert.ok(Number.isNaN(fitted[0][0]), JSON.stringify(fitted));
+    tf.dispose([x, x0, y]);
+    lgn.dispose();
+    noDirection.dispose();
   });
 
   it('a categorical likelihood through a non-linear map (y a label map): the direction solves (W JᵀJ + α W I) δ = −∇L (dense)', () => {

@@ -11,6 +11,7 @@ import { mean } from '../metrics/mean';
 import { progress, type ProgressOptions } from '../report/progress';
 import { MEASURED, ResultRow } from '../report/tables';
 import { LearnedSolver } from '../solvers/learned/types';
+import { Lgn } from '../solvers/learned/lgn';
 import { createProblem } from '../tasks/problem';
 import type { Example } from './classical';
 import { Quality, RestorationTask, restoreTv, TvSettings } from './tasks';
@@ -234,4 +235,45 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
     input,
     methods: results,
   };
+}
+
+/**
+ * Per step t = 1..T, the mean over images of the cosine between a learned Gauss–Newton solver's
+ * direction `δ_t` and the negative likelihood gradient at its own iterate `x_t`
+ * ({@link Lgn.directionCosines}), on a task's measurements as {@link evaluate} makes them: the SR
+ * pairs' LR images, or `task.degrade(truth, seed + i)` of each image. A cosine near 1 says the GN
+ * direction tells the network little beyond the gradient it is also given.
+ * @example
+ * gnDirectionCosines(lgn, superResolutionTask({ scale: 3 }), { pairs }); // [0.99, 0.99, …]
+ */
+export function gnDirectionCosines(
+  solver: LearnedSolver,
+  task: RestorationTask,
+  data: { pairs?: readonly SrPair[]; images?: ReadonlyArray<{ image: tf.Tensor4D }>; seed?: number },
+): number[] {
+  if (!(solver instanceof Lgn)) throw new Error(`gnDirectionCosines: a learned Gauss–Newton solver is needed, got a ${solver.kind}`);
+  const seed = data.seed ?? task.seed;
+  const items = data.pairs ? data.pairs.map((p) => ({ image: p.hr, y: p.lr })) : (data.images ?? []).map((im) => ({ image: im.image, y: undefined }));
+  if (items.length === 0) throw new Error(`gnDirectionCosines: no images (${task.task} ${task.setting})`);
+  const sums: number[] = [];
+  const counts: number[] = [];
+  items.forEach((item, i) => {
+    const truth = task.prepare(item.image);
+    const y = item.y ?? task.degrade(truth, seed + i);
+    const input = task.input(y);
+    const view = task.view(y, input, truth);
+    try {
+      const problem = createProblem({ likelihood: view.likelihood, y: view.y });
+      solver.directionCosines(view.y, problem, { x0: view.x0 }).forEach((perImage, t) => {
+        for (const c of perImage.filter((v) => Number.isFinite(v))) {
+          sums[t] = (sums[t] ?? 0) + c;
+          counts[t] = (counts[t] ?? 0) + 1;
+        }
+      });
+    } finally {
+      view.dispose();
+      tf.dispose([truth, input, ...(item.y ? [] : [y])]);
+    }
+  });
+  return sums.map((s, t) => s / counts[t]);
 }

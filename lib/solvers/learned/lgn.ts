@@ -6,7 +6,7 @@ import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
 import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
-import { gaussNewtonDirection, SolveGradient } from './gauss_newton_direction';
+import { gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -132,7 +132,40 @@ export class Lgn extends ParamOwner implements LearnedSolver {
   }
 
   run(y: tf.Tensor4D, problem: Problem, options: RunOptions = {}): tf.Tensor4D[] {
+    return this.iterate(y, problem, options);
+  }
+
+  /**
+   * How far the Gauss–Newton direction the network is given departs from the gradient: runs as
+   * {@link run} and returns, per step t = 1..T, the cosine between `δ_t` (the CG direction at
+   * `x_t`) and the system's right-hand side `JᵀW(y − A(x_t))` (the negative likelihood gradient),
+   * one value per image (NaN where `x_t` fits `y` exactly: no direction). 1 means the GN direction is a rescaled gradient: the network learns
+   * nothing from it that the gradient input does not already say (e.g. an operator with
+   * `AAᵀ ≈ c·I`, such as bicubic downsampling); lower values, new information (deblurring).
+   * @returns `[T][b]` cosines
+   * @example
+   * lgn.directionCosines(y, problem).map((c) => mean(c)); // per step, mean over images
+   */
+  directionCosines(y: tf.Tensor4D, problem: Problem, options: RunOptions = {}): number[][] {
+    const cosines: number[][] = [];
+    const iterates = this.iterate(y, problem, options, (x, d) => {
+      const rhs = tf.tidy(() => gaussNewtonRightHandSide(problem.likelihood, x, y, problem.likelihood.gaussNewtonWeight(x)));
+      const cos = tf.tidy(() => {
+        const dot = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.mul(a, b), [1, 2, 3]);
+        const norms = tf.sqrt(tf.mul(dot(d, d), dot(rhs, rhs)));
+        return tf.where(tf.greater(norms, 0), tf.div(dot(d, rhs), tf.maximum(norms, 1e-30)), tf.fill(norms.shape, NaN)); // NaN: x_t fits y exactly
+      });
+      cosines.push(Array.from(cos.dataSync()));
+      tf.dispose([rhs, cos]);
+    });
+    tf.dispose(iterates);
+    return cosines;
+  }
+
+  /** The iteration of {@link run}; `observe(x_t, δ_t)` sees each step's direction (not owned) when given. */
+  private iterate(y: tf.Tensor4D, problem: Problem, options: RunOptions, observe?: (x: tf.Tensor4D, direction: tf.Tensor4D) => void): tf.Tensor4D[] {
     const c = this.config;
+    if (observe && !c.useDirection) throw new Error('LGN.directionCosines: this LGN is built without the GN direction (useDirection false)');
     const steps = options.steps ?? c.steps;
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`LGN.run: steps must be a positive integer, got ${steps}`);
     const x0 = startPoint(problem, y, options.x0);
@@ -147,7 +180,11 @@ export class Lgn extends ParamOwner implements LearnedSolver {
       for (let t = 0; t < steps; t++) {
         const out = tf.tidy(() => {
           const parts: tf.Tensor4D[] = [x];
-          if (c.useDirection) parts.push(gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient }));
+          if (c.useDirection) {
+            const direction = gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient });
+            observe?.(x, direction);
+            parts.push(direction);
+          }
           if (c.useGradient) parts.push(cellGradient(c.gradient, problem.likelihood, x, y, this.epsilon));
           const input = tf.concat(parts, 3) as tf.Tensor4D; // [b, h, w, 2c or 3c]
           const { delta, state: next } = this.cell.step(input, c.useState ? state : null);
