@@ -395,20 +395,22 @@ export function engineHistory(log: readonly LogEntry[] | undefined, fallback: st
   }
   if (runs.length === 0) return engineLabelText(fallback);
   if (runs.length === 1) return runs[0].engine;
+  // one engine with other settings (e.g. thread counts) in every stretch: name it once, then the settings
   const parts = runs.map((r) => /^(.*) \(([^()]*)\)$/.exec(r.engine));
   const prefix = parts[0]?.[1];
-  const range = (r: { from: number; to: number }, first: boolean) => `${first ? 'steps ' : ''}${r.from}–${r.to}`;
-  if (prefix !== undefined && parts.every((p) => p?.[1] === prefix)) {
-    if (runs.length <= 3) return `${prefix}: ${runs.map((r, k) => `${parts[k]![2]} for ${range(r, k === 0)}`).join(', ')}`;
+  const shared = prefix !== undefined && parts.every((p) => p?.[1] === prefix);
+  const label = (k: number) => (shared ? parts[k]![2] : runs[k].engine);
+  const sep = shared ? ', ' : '; ';
+  let body: string;
+  if (runs.length <= 3) {
+    body = runs.map((r, k) => `${label(k)} for ${k === 0 ? 'steps ' : ''}${r.from}–${r.to}`).join(sep);
+  } else {
     // many switches (a run resumed on whichever core was free): the steps on each setting
     const steps = new Map<string, number>();
-    runs.forEach((r, k) => steps.set(parts[k]![2], (steps.get(parts[k]![2]) ?? 0) + r.to - r.from + 1));
-    return `${prefix}: ${[...steps].map(([what, n]) => `${what} for ${n} step${n === 1 ? '' : 's'}`).join(', ')} (in ${runs.length} stretches)`;
+    runs.forEach((r, k) => steps.set(label(k), (steps.get(label(k)) ?? 0) + r.to - r.from + 1));
+    body = `${[...steps].map(([what, n]) => `${what} for ${n} step${n === 1 ? '' : 's'}`).join(sep)} (in ${runs.length} stretches)`;
   }
-  if (runs.length <= 3) return runs.map((r, k) => `${r.engine} for ${range(r, k === 0)}`).join('; ');
-  const steps = new Map<string, number>();
-  for (const r of runs) steps.set(r.engine, (steps.get(r.engine) ?? 0) + r.to - r.from + 1);
-  return `${[...steps].map(([engine, n]) => `${engine} for ${n} step${n === 1 ? '' : 's'}`).join('; ')} (in ${runs.length} stretches)`;
+  return shared ? `${prefix}: ${body}` : body;
 }
 
 /**

@@ -247,7 +247,8 @@ function averageCheckpointWeights(solver: LearnedSolver, checkpointDir: string, 
       } finally {
         tf.dispose(Object.values(weights));
       }
-      records.push({ step: c.step, checkpoint: projectRelative(c.dir), weightsSha256: sha256(fs.readFileSync(path.join(c.dir, 'weights.bin'))) });
+      // verified above: its SHA256SUMS entry is the file's digest
+      records.push({ step: c.step, checkpoint: projectRelative(c.dir), weightsSha256: readSha256Sums(path.join(c.dir, 'SHA256SUMS')).get('weights.bin')! });
     }
     const partial = [...counts].filter(([, n]) => n !== found.length).map(([name]) => name);
     if (partial.length) throw new Error(`averaging: not every checkpoint in ${path.dirname(found[0].dir)} holds ${partial.slice(0, 3).join(', ')}`);

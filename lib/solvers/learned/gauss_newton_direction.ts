@@ -26,7 +26,7 @@ export type SolveGradient = 'unrolled' | 'implicit';
 const TINY = 1e-20;
 
 /** `<a, b>` per image, `[b, 1, 1, 1]`. */
-function dotPerImage(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
+export function dotPerImage(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   return tf.sum(tf.mul(a, b), [1, 2, 3], true) as tf.Tensor4D;
 }
 

@@ -6,7 +6,7 @@ import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
 import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
-import { gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
+import { dotPerImage, gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -151,9 +151,8 @@ export class Lgn extends ParamOwner implements LearnedSolver {
     const iterates = this.iterate(y, problem, options, (x, d) => {
       const rhs = tf.tidy(() => gaussNewtonRightHandSide(problem.likelihood, x, y, problem.likelihood.gaussNewtonWeight(x)));
       const cos = tf.tidy(() => {
-        const dot = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.mul(a, b), [1, 2, 3]);
-        const norms = tf.sqrt(tf.mul(dot(d, d), dot(rhs, rhs)));
-        return tf.where(tf.greater(norms, 0), tf.div(dot(d, rhs), tf.maximum(norms, 1e-30)), tf.fill(norms.shape, NaN)); // NaN: x_t fits y exactly
+        const norms = tf.sqrt(tf.mul(dotPerImage(d, d), dotPerImage(rhs, rhs)));
+        return tf.where(tf.greater(norms, 0), tf.div(dotPerImage(d, rhs), tf.maximum(norms, 1e-30)), tf.fill(norms.shape, NaN)); // NaN: x_t fits y exactly
       });
       cosines.push(Array.from(cos.dataSync()));
       tf.dispose([rhs, cos]);
