@@ -18,6 +18,10 @@
  * --ensemble: the geometric self-ensemble (8 flips / rotations averaged; 8x the time; JSON adds
  * `"ensemble": 8`). --steps T runs the learned solver T steps instead of the T it was trained
  * for (JSON adds `"steps"`). --out DIR writes the restored PNGs (each atomically). Bad input: one line on stderr, exit 1.
+ * Learned Gauss–Newton models only: --cg-iterations N and --damping identity|smoothness run the
+ * network with another linear solve (same weights; JSON adds `"cg_iterations"` / `"damping"`);
+ * --cosines prints, per step, the mean cosine between the GN direction δ_t and the negative
+ * likelihood gradient on the model's own iterates (JSON adds `"direction_cosines"`).
  *
  *   npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--json]
  *                          [--model NAME] [--segmenter DIR] [--lambda 1] [--iterations 100]
@@ -31,17 +35,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
 import {
-  defaultModel, evaluate, loadModelArg, selfEnsembleMethod, labelFiles, learnedMethod, loadImagesFromDir, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
+  defaultModel, evaluate, gnDirectionCosines, loadModelArg, selfEnsembleMethod, labelFiles, learnedMethod, loadImagesFromDir, loadSrPairsFromDir, perClassMeanColors, restorationTaskFor, RestoreTaskName,
   semanticSynthesisTask, synthesisMethod, SYNTHESIS_METHODS, SYNTHESIS_MODELS, SynthesisMethodName, synthesizeFolder,
 } from '../lib/experiments';
 import { writeImage } from '../lib/io/image';
 import { modelsDir } from '../lib/io/paths';
+import { Damping, Lgn } from '../lib/solvers/learned';
 import { camvidDir, camvidTensors, hasCamVid, loadCamVid, loadSegmenter } from '../lib/segmentation';
 import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
 
-const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--steps T] [--ensemble] [--json] [--out DIR]
+const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--steps T] [--ensemble] [--cg-iterations N] [--damping D] [--cosines] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
@@ -50,6 +55,8 @@ const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--
   rim_semantic_ce2 / lgd_semantic / spade_semantic (synthesis --method rim / lgd / generator; default rim)
   --steps (sr, denoise, deblur): run the learned solver T steps (default: the T it was trained for)
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
+  --cg-iterations N, --damping identity|smoothness (learned Gauss–Newton models): the same weights with another linear solve
+  --cosines (learned Gauss–Newton models): per step, the mean cos(δ_t, −∇L) on the model's own iterates
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
   --seed (denoise, deblur): image i is degraded with seed + i; default the notebooks' protocol (denoise 1000·σ, +500 quantized; deblur 5000)`;
 
@@ -76,6 +83,9 @@ async function main(): Promise<void> {
       ensemble: { type: 'boolean' },
       quantize: { type: 'boolean' },
       steps: { type: 'string' },
+      'cg-iterations': { type: 'string' },
+      damping: { type: 'string' },
+      cosines: { type: 'boolean' },
     },
   });
   const v = cli.values;
@@ -88,6 +98,9 @@ async function main(): Promise<void> {
   const sigma = cli.number('sigma', { min: 0 });
   const seedOption = cli.integer('seed', { min: 0 });
   const steps = cli.integer('steps', { min: 1 });
+  const cgIterations = cli.integer('cg-iterations', { min: 1 });
+  const damping = v.damping as string | undefined;
+  if (damping !== undefined && damping !== 'identity' && damping !== 'smoothness') cli.fail(`--damping must be identity or smoothness, got ${JSON.stringify(damping)}`);
   if (taskName === 'sr') {
     if (scale === undefined) cli.fail('--task sr needs --scale');
     if (!v.pairs) cli.fail('--task sr needs --pairs DIR (files NAME_HR.png / NAME_LR.png)');
@@ -112,6 +125,17 @@ async function main(): Promise<void> {
   const channels = taskName === 'sr' ? 1 : images![0].image.shape[3];
   const modelName = v.model ?? defaultModel(taskName, channels);
   const model = await loadModelArg(modelName);
+  const solveChanged = cgIterations !== undefined || damping !== undefined;
+  if ((solveChanged || v.cosines) && !(model.solver instanceof Lgn)) {
+    model.solver.dispose();
+    const opts = [cgIterations !== undefined ? '--cg-iterations' : '', damping !== undefined ? '--damping' : '', v.cosines ? '--cosines' : ''].filter(Boolean).join(', ');
+    cli.fail(`${opts}: for a learned Gauss–Newton model (kind lgn); ${modelName} is a ${model.solver.kind}`);
+  }
+  if (solveChanged) {
+    const changed = (model.solver as Lgn).withSolve({ ...(cgIterations !== undefined ? { cgIterations } : {}), ...(damping !== undefined ? { damping: damping as Damping } : {}) });
+    model.solver.dispose();
+    model.solver = changed;
+  }
   try {
     if (taskName !== 'sr' && model.solver.config.channels !== channels) {
       throw new Error(
@@ -120,7 +144,8 @@ async function main(): Promise<void> {
       );
     }
     const n = pairs?.length ?? images!.length;
-    const plain = learnedMethod(model.solver, { name: steps === undefined ? modelName : `${modelName}, T=${steps}`, steps });
+    const variant = [steps !== undefined ? `T=${steps}` : '', cgIterations !== undefined ? `CG=${cgIterations}` : '', damping !== undefined ? `damping ${damping}` : ''].filter(Boolean).join(', ');
+    const plain = learnedMethod(model.solver, { name: variant ? `${modelName}, ${variant}` : modelName, steps });
     const method = v.ensemble ? selfEnsembleMethod(plain) : plain;
     const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: { stream: process.stderr } });
     const m = ev.methods[0];
@@ -135,6 +160,8 @@ async function main(): Promise<void> {
       for (const e of m.examples) tf.dispose([e.truth, e.input, e.output]);
       console.log(`wrote ${m.examples.length} restored image(s) to ${out}`);
     }
+    const cosines = v.cosines ? gnDirectionCosines(model.solver, task, { pairs, images, seed }) : undefined;
+    if (cosines) console.log(`cos(δ_t, −∇L) per step t = 1..${cosines.length} (mean over ${n} image(s)): ${cosines.map((c) => c.toFixed(3)).join(', ')}`);
     const [baseline, learned] = ev.rows;
     const seconds = (performance.now() - t0) / 1000;
     console.log(
@@ -143,7 +170,8 @@ async function main(): Promise<void> {
     );
     if (v.json) {
       const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255, ...(v.quantize ? { quantized: true } : {}), seed };
-      console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), ...(steps !== undefined ? { steps } : {}), task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
+      const solve = { ...(cgIterations !== undefined ? { cg_iterations: cgIterations } : {}), ...(damping !== undefined ? { damping } : {}), ...(cosines ? { direction_cosines: cosines } : {}) };
+      console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), ...(steps !== undefined ? { steps } : {}), ...solve, task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
     }
   } finally {
     model.solver.dispose();
@@ -157,7 +185,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   const v = cli.values as Record<string, string | boolean | undefined>;
   if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
   if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
-  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize', 'steps'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize', 'steps', 'cg-iterations', 'damping', 'cosines'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
   const methodName = (v.method ?? 'rim') as SynthesisMethodName;
   if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
   if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);

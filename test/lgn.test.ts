@@ -3,14 +3,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine, tf } from '../lib/engine';
-import { RawImage } from '../lib/io/image';
+import { RawImage, writeImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
 import { jacobianVectorProduct } from '../lib/solvers/classical/jacobian';
-import { blur, downsample, identity, nonlinear } from '../lib/operators';
-import { cgSolve, createLearnedSolver, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, saveLearnedSolver } from '../lib/solvers/learned';
+import { blur, downsample, identity, imresize, nonlinear } from '../lib/operators';
+import { cgSolve, createLearnedSolver, dampingApply, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, Rim, saveLearnedSolver, SMOOTHNESS_RIDGE } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
+import { evaluateCli } from './helpers/cli';
 import { maxAbsDiff } from './helpers/tensors';
 
 /** Solves a dense system in float64 (Gaussian elimination with partial pivoting). */
@@ -61,7 +62,22 @@ describe('learned Gauss–Newton', function () {
     assert.throws(() => cgSolve((v) => v, tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, 0), /iterations must be a positive integer/);
   });
 
-  it('the CG direction equals the dense solve of (JᵀWJ + α w̄ I) δ = JᵀW(y − Ax) (SR x2, per image)', () => {
+  /** The dense `R` of a damping on 8×8 images: the identity, or `∇ᵀ∇ + κI` written out (the 4-neighbour Neumann Laplacian). */
+  function denseDamping(damping: 'identity' | 'smoothness', h: number, w: number): number[][] {
+    const n = h * w;
+    const R = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? (damping === 'identity' ? 1 : SMOOTHNESS_RIDGE) : 0)));
+    if (damping === 'identity') return R;
+    const link = (a: number, b: number) => {
+      R[a][a] += 1; R[b][b] += 1; R[a][b] -= 1; R[b][a] -= 1;
+    };
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+      if (r + 1 < h) link(r * w + c, (r + 1) * w + c);
+      if (c + 1 < w) link(r * w + c, r * w + c + 1);
+    }
+    return R;
+  }
+
+  for (const damping of ['identity', 'smoothness'] as const) it(`the CG direction equals the dense solve of (JᵀWJ + α w̄ R) δ = JᵀW(y − Ax), R = ${damping === 'identity' ? 'I' : '∇ᵀ∇ + κI'} (SR x2, per image)`, () => {
     const sigma = 0.05;
     const A = downsample(2);
     const likelihood = gaussianLikelihood(A, { sigma });
@@ -69,7 +85,7 @@ describe('learned Gauss–Newton', function () {
     const y = randomImage([2, 4, 4, 1], 3);
     const alpha = 0.5;
     const before = tf.memory().numTensors;
-    const d = gaussNewtonDirection(likelihood, x, y, tf.scalar(alpha), { iterations: 40 });
+    const d = gaussNewtonDirection(likelihood, x, y, tf.scalar(alpha), { iterations: damping === 'identity' ? 40 : 120, damping });
     assert.equal(tf.memory().numTensors, before + 2, 'only the direction (and the α scalar) survive');
     const dv = d.arraySync();
     // Dense: columns of A from basis images; W = 1/σ², w̄ = W.
@@ -82,10 +98,11 @@ describe('learned Gauss–Newton', function () {
     }
     const W = 1 / (sigma * sigma);
     const m = 16;
+    const R = denseDamping(damping, 8, 8);
     const M = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
       let s = 0;
       for (let k = 0; k < m; k++) s += cols[i][k] * cols[j][k];
-      return W * s + (i === j ? alpha * W : 0);
+      return W * s + alpha * W * R[i][j];
     }));
     for (let img = 0; img < 2; img++) {
       const xi = tf.tidy(() => tf.slice(x, [img, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
@@ -103,7 +120,7 @@ describe('learned Gauss–Newton', function () {
     A.dispose();
   });
 
-  it('implicit and unrolled gradients through the solve agree', () => {
+  for (const damping of ['identity', 'smoothness'] as const) it(`implicit and unrolled gradients through the solve agree (damping ${damping})`, () => {
     const A = downsample(2);
     const likelihood = gaussianLikelihood(A, { sigma: 0.05 });
     const clean = randomImage([2, 8, 8, 1], 4);
@@ -111,7 +128,7 @@ describe('learned Gauss–Newton', function () {
     const problem = createProblem({ likelihood, y });
     const x0 = tf.tidy(() => tf.image.resizeBilinear(y, [8, 8]) as tf.Tensor4D);
     const grads = (mode: 'unrolled' | 'implicit') => {
-      const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 30, solveGradient: mode, alpha: { init: 0.5, learn: true, perStep: true }, seed: 7 });
+      const lgn = new Lgn({ features: 4, steps: 2, cgIterations: damping === 'identity' ? 30 : 80, solveGradient: mode, damping, alpha: { init: 0.5, learn: true, perStep: true }, seed: 7 });
       const vars = lgn.trainableVariables();
       const { value, grads: g } = tf.variableGrads(() => {
         const xs = lgn.run(y, problem, { x0 });
@@ -266,6 +283,25 @@ describe('learned Gauss–Newton', function () {
     tf.dispose([x0, y, big]);
   });
 
+  it('damping: absent from earlier configs, kept through save / load, bad values named', async () => {
+    assert.equal('damping' in new Lgn({ features: 4, steps: 1 }).config, false, 'absent: the identity, earlier configs unchanged');
+    const smooth = new Lgn({ features: 4, steps: 1, damping: 'smoothness', seed: 3 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-damping-'));
+    await saveLearnedSolver(smooth, dir);
+    const back = (await loadLearnedSolver(dir)) as Lgn;
+    assert.equal(back.config.damping, 'smoothness');
+    assert.throws(() => new Lgn({ damping: 'laplace' as never }), /LGN: damping must be 'identity' or 'smoothness', got "laplace"/);
+    assert.throws(() => dampingApply('tv' as never), /damping must be 'identity' or 'smoothness', got "tv"/);
+    // R = ∇ᵀ∇ + κI on a constant image is κ times it (the Laplacian of a constant is 0).
+    const c = tf.fill([1, 4, 5, 1], 2) as tf.Tensor4D;
+    const rc = dampingApply('smoothness')(c);
+    const expected = tf.mul(c, SMOOTHNESS_RIDGE);
+    assert.ok(maxAbsDiff(rc, expected) < 1e-6);
+    tf.dispose([c, rc, expected]);
+    [smooth, back].forEach((s) => s.dispose());
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('starts from a RIM\'s weights (init with a new zero δ channel): computes what the RIM computes, then trains', async () => {
     const rim = createLearnedSolver({ kind: 'rim', features: 4, steps: 3, seed: 4 });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-init-'));
@@ -388,5 +424,59 @@ describe('learned Gauss–Newton', function () {
     assert.deepEqual(w(resumed.solver), w(full.solver), 'bitwise equal weights');
     full.solver.dispose();
     resumed.solver.dispose();
+  });
+  it('withSolve keeps the weights and changes the solve; npm run evaluate --cg-iterations / --damping / --cosines say so, and refuse a RIM', async () => {
+    const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 3, seed: 12 });
+    const other = lgn.withSolve({ cgIterations: 7, damping: 'smoothness' });
+    assert.equal(other.config.cgIterations, 7);
+    assert.equal(other.config.damping, 'smoothness');
+    const [a, b] = [lgn.getWeights(), other.getWeights()];
+    a.forEach((w, i) => assert.equal(maxAbsDiff(w.tensor, b[i].tensor), 0, w.name));
+    tf.dispose([...a, ...b].map((w) => w.tensor));
+    assert.throws(() => lgn.withSolve({ features: 8 } as never), /only cgIterations and damping can change, got features/);
+    other.dispose();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-evaluate-'));
+    try {
+      await saveLearnedSolver(lgn, path.join(tmp, 'models', 'tiny_lgn'));
+      const rim = new Rim({ features: 4, steps: 2 });
+      await saveLearnedSolver(rim, path.join(tmp, 'models', 'tiny_rim'));
+      rim.dispose();
+      const pairs = path.join(tmp, 'pairs');
+      fs.mkdirSync(pairs);
+      const hr = tf.tidy(() => {
+        const i = tf.range(0, 24).reshape([24, 1, 1]);
+        const j = tf.range(0, 24).reshape([1, 24, 1]);
+        return tf.round(tf.mul(tf.add(0.5, tf.mul(0.3, tf.sin(tf.add(tf.mul(i, 0.31), tf.mul(tf.mul(i, j), 0.017))))), 255)).div(255).tile([1, 1, 3]).reshape([1, 24, 24, 3]) as tf.Tensor4D;
+      });
+      const lr = imresize(hr, 1 / 3, { quantize: true });
+      await writeImage(hr, path.join(pairs, 'a_HR.png'));
+      await writeImage(lr, path.join(pairs, 'a_LR.png'));
+      tf.dispose([hr, lr]);
+      const models = path.join(tmp, 'models');
+      const last = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      const plain = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--json'], models);
+      assert.equal(plain.status, 0, plain.stderr);
+      const changed = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--cg-iterations', '7', '--damping', 'smoothness', '--cosines', '--json'], models);
+      assert.equal(changed.status, 0, changed.stderr);
+      assert.match(changed.stdout, /tiny_lgn, CG=7, damping smoothness \d+\.\d\d dB/);
+      assert.match(changed.stdout, /cos\(δ_t, −∇L\) per step t = 1\.\.2 \(mean over 1 image\(s\)\): -?\d\.\d{3}, -?\d\.\d{3}/);
+      const [p, c] = [last(plain), last(changed)];
+      assert.equal(c.cg_iterations, 7);
+      assert.equal(c.damping, 'smoothness');
+      const cos = c.direction_cosines as number[];
+      assert.equal(cos.length, 2);
+      cos.forEach((v) => assert.ok(v > 0 && v <= 1 + 1e-6, `cosine ${v}`));
+      assert.equal(p.cg_iterations, undefined);
+      assert.notEqual(c.psnr, p.psnr, 'another solve, another output');
+      const bad = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_rim', '--cg-iterations', '4'], models);
+      assert.equal(bad.status, 2, 'a usage error');
+      assert.match(bad.stderr, /--cg-iterations: for a learned Gauss–Newton model \(kind lgn\); tiny_rim is a rim/);
+      const badDamping = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--damping', 'tv'], models);
+      assert.equal(badDamping.status, 2, 'a usage error');
+      assert.match(badDamping.stderr, /--damping must be identity or smoothness, got "tv"/);
+    } finally {
+      lgn.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -172,6 +172,23 @@ export interface TaskEvaluation {
 }
 
 /**
+ * One test image as every measurement here is made: the truth `task.prepare(image)`, the
+ * measurement (given, e.g. an SR pair's LR image, or `task.degrade(truth, seed)`) and the task's
+ * naive estimate from it; `use` sees the three, which are disposed after it (a given measurement
+ * is not: the caller owns it).
+ */
+function withMeasurement<T>(task: RestorationTask, image: tf.Tensor4D, measurement: tf.Tensor4D | undefined, seed: number, use: (truth: tf.Tensor4D, y: tf.Tensor4D, input: tf.Tensor4D) => T): T {
+  const truth = task.prepare(image);
+  const y = measurement ?? task.degrade(truth, seed);
+  const input = task.input(y);
+  try {
+    return use(truth, y, input);
+  } finally {
+    tf.dispose([truth, input, ...(measurement ? [] : [y])]);
+  }
+}
+
+/**
  * Evaluates methods on a test set of a task, all on the same measurements.
  * @example
  * const ev = evaluate(denoisingTask({ sigma: 25 }), [tvMethod(tv), learnedMethod(rim, { name: 'RIM' })], { dataset: 'BSD68', images });
@@ -192,10 +209,7 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
   const input: TaskEvaluation['input'] = [];
   const results: MethodEvaluation[] = methods.map((m) => ({ method: m.name, ...(m.horizon !== undefined ? { horizon: m.horizon } : {}), perImage: [], curve: [], examples: [], seconds: 0, work: 0 }));
   const curveSums: number[][] = methods.map(() => []);
-  images.forEach((im, i) => {
-    const truth = task.prepare(im.image);
-    const y = measurements ? measurements[i] : task.degrade(truth, seed + i);
-    const naive = task.input(y);
+  images.forEach((im, i) => withMeasurement(task, im.image, measurements?.[i], seed + i, (truth, y, naive) => {
     const inputQuality = task.measure(naive, truth);
     input.push({ name: im.name, quality: inputQuality });
     const parts: string[] = [];
@@ -216,9 +230,8 @@ export function evaluate(task: RestorationTask, methods: readonly Method[], opti
       }
       parts.push(`${m.name} ${quality.psnr.toFixed(2)} dB`);
     });
-    tf.dispose([truth, naive, ...(measurements ? [] : [y])]);
     bar?.tick(`${im.name} ${parts.join(', ')} (${task.inputMethod} ${inputQuality.psnr.toFixed(2)} dB)`);
-  });
+  }));
   results.forEach((r, k) => (r.curve = curveImages > 0 ? curveSums[k].map((s) => s / curveImages) : []));
   const row = (method: string, qs: Quality[], params?: string): ResultRow => ({
     task: task.task,
@@ -257,10 +270,7 @@ export function gnDirectionCosines(
   if (items.length === 0) throw new Error(`gnDirectionCosines: no images (${task.task} ${task.setting})`);
   const sums: number[] = [];
   const counts: number[] = [];
-  items.forEach((item, i) => {
-    const truth = task.prepare(item.image);
-    const y = item.y ?? task.degrade(truth, seed + i);
-    const input = task.input(y);
+  items.forEach((item, i) => withMeasurement(task, item.image, item.y, seed + i, (truth, y, input) => {
     const view = task.view(y, input, truth);
     try {
       const problem = createProblem({ likelihood: view.likelihood, y: view.y });
@@ -272,8 +282,7 @@ export function gnDirectionCosines(
       });
     } finally {
       view.dispose();
-      tf.dispose([truth, input, ...(item.y ? [] : [y])]);
     }
-  });
+  }));
   return sums.map((s, t) => s / counts[t]);
 }

@@ -176,6 +176,7 @@ const lgnSchema = z
     blocks: z.number().int().min(0).optional(),
     cgIterations: posInt.optional(),
     solveGradient: z.enum(['unrolled', 'implicit']).optional(),
+    damping: z.enum(['identity', 'smoothness']).optional(),
     alpha: z.object({ init: z.number().positive().optional(), learn: z.boolean().optional(), perStep: z.boolean().optional() }).strict().optional(),
     epsilon: epsilonSchema.optional(),
     useDirection: z.boolean().optional(),

@@ -2,12 +2,17 @@
  * The regularised Gauss–Newton direction of a learned solver, as differentiable tensor code: a
  * fixed number of conjugate-gradient iterations on
  *
- * `(JᵀWJ + α·w̄ I) δ = JᵀW (y − A(x))`,
+ * `(JᵀWJ + α·w̄ R) δ = JᵀW (y − A(x))`,
  *
  * per image (the images of a batch are independent systems), through Jacobian–vector and
  * vector–Jacobian products only (no matrices). `W` is the likelihood's Gauss–Newton (Fisher)
  * weight and `w̄` its per-image mean, so that α is relative to the noise level (for Gaussian noise
- * the system is `(JᵀJ + α I) δ = Jᵀ(y − Ax)`). Gradients flow through the CG iterations
+ * the system is `(JᵀJ + α I) δ = Jᵀ(y − Ax)`). The damping `R` is the identity (Levenberg–Marquardt,
+ * the default) or, with `damping: 'smoothness'`, `∇ᵀ∇ + κ I` (the negative Neumann Laplacian plus a
+ * small ridge κ = {@link SMOOTHNESS_RIDGE}): where `J` has a null space (super-resolution) the
+ * identity leaves δ in the range of `Jᵀ` — for an operator with `JJᵀ ≈ c·I`, such as bicubic
+ * downsampling, a rescaled gradient — while the smoothness damping fills the null space with the
+ * smoothest δ that explains the residual, a direction the gradient does not give. Gradients flow through the CG iterations
  * (`'unrolled'`) or by implicit differentiation of the linear solve (`'implicit'`: one more CG
  * solve in the backward pass, exact when `JᵀWJ` does not depend on `x` — linear operators with a
  * constant weight — and ignoring that dependence otherwise; linear operators only, since tfjs
@@ -18,10 +23,32 @@
 import { tf } from '../../engine/tf';
 import { Likelihood } from '../../likelihoods/types';
 import { isLinear } from '../../operators/types';
+import { imageGradient, imageGradientAdjoint } from '../../priors/finite_differences';
 import { jacobianVectorProduct } from '../classical/jacobian';
 
 /** How gradients pass the linear solve. */
 export type SolveGradient = 'unrolled' | 'implicit';
+
+/** The damping `R` of the Gauss–Newton system: `'identity'` (`I`) or `'smoothness'` (`∇ᵀ∇ + κ I`). */
+export type Damping = 'identity' | 'smoothness';
+
+/** κ of the smoothness damping `∇ᵀ∇ + κ I` (keeps the system definite where `J` maps constants to 0). */
+export const SMOOTHNESS_RIDGE = 0.01;
+
+/**
+ * `v ↦ R v` for a damping (see {@link Damping}).
+ * @example
+ * const rv = dampingApply('smoothness')(v); // ∇ᵀ∇v + 0.01 v
+ */
+export function dampingApply(damping: Damping): (v: tf.Tensor4D) => tf.Tensor4D {
+  if (damping === 'identity') return (v) => v;
+  if (damping !== 'smoothness') throw new Error(`Gauss–Newton damping must be 'identity' or 'smoothness', got ${JSON.stringify(damping)}`);
+  return (v) =>
+    tf.tidy(() => {
+      const [dv, dh] = imageGradient(v);
+      return tf.add(imageGradientAdjoint(dv, dh), tf.mul(v, SMOOTHNESS_RIDGE)) as tf.Tensor4D;
+    });
+}
 
 const TINY = 1e-20;
 
@@ -103,9 +130,10 @@ export function gaussNewtonRightHandSide(likelihood: Likelihood, x: tf.Tensor4D,
 }
 
 /**
- * The damped Gauss–Newton direction `δ = (JᵀWJ + α·w̄ I)⁻¹ JᵀW (y − A(x))` by `iterations` CG
- * steps; `α` a scalar tensor (trainable or not). Differentiable in `x`, `y` and `α` by unrolling,
- * or (`gradient: 'implicit'`) by implicit differentiation of the solve.
+ * The damped Gauss–Newton direction `δ = (JᵀWJ + α·w̄ R)⁻¹ JᵀW (y − A(x))` by `iterations` CG
+ * steps; `α` a scalar tensor (trainable or not), `R` the `damping` (default the identity).
+ * Differentiable in `x`, `y` and `α` by unrolling, or (`gradient: 'implicit'`) by implicit
+ * differentiation of the solve.
  * @returns `[b, h, w, c]`, like `x`
  * @example
  * const d = gaussNewtonDirection(likelihood, x, y, tf.scalar(0.1), { iterations: 5 });
@@ -115,13 +143,14 @@ export function gaussNewtonDirection(
   x: tf.Tensor4D,
   y: tf.Tensor4D,
   alpha: tf.Scalar,
-  options: { iterations: number; gradient?: SolveGradient },
+  options: { iterations: number; gradient?: SolveGradient; damping?: Damping },
 ): tf.Tensor4D {
+  const damp = dampingApply(options.damping ?? 'identity');
   return tf.tidy(() => {
     const A = likelihood.operator;
     const { apply, weight, meanWeight } = gaussNewtonOperator(likelihood, x);
     const rhs = gaussNewtonRightHandSide(likelihood, x, y, weight);
-    const system = (a: tf.Tensor, mv: (v: tf.Tensor4D) => tf.Tensor4D, wbar: tf.Tensor) => (v: tf.Tensor4D) => tf.add(mv(v), tf.mul(tf.mul(a, wbar), v)) as tf.Tensor4D;
+    const system = (a: tf.Tensor, mv: (v: tf.Tensor4D) => tf.Tensor4D, wbar: tf.Tensor) => (v: tf.Tensor4D) => tf.add(mv(v), tf.mul(tf.mul(a, wbar), damp(v))) as tf.Tensor4D;
     if ((options.gradient ?? 'unrolled') === 'unrolled') return cgSolve(system(alpha, apply, meanWeight), rhs, options.iterations);
     // A custom op's forward and backward run without a tape, so Jacobian products by autodiff cannot run inside them.
     if (!isLinear(A)) throw new Error(`learned Gauss–Newton: solveGradient 'implicit' needs a linear operator (${A.name} is not linear: its Jacobian products use autodiff, which tfjs cannot run inside a custom gradient); use solveGradient 'unrolled'`);
@@ -135,7 +164,7 @@ export function gaussNewtonDirection(
         gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
           const [dSaved, aSaved, wSaved, wbarSaved, atSaved] = saved as [tf.Tensor4D, tf.Scalar, tf.Tensor, tf.Tensor4D, tf.Tensor4D];
           const u = cgSolve(system(aSaved, gaussNewtonApply(likelihood, atSaved, wSaved), wbarSaved), dy, options.iterations); // M⁻¹ dy (M symmetric)
-          const dAlpha = tf.neg(tf.sum(tf.mul(tf.mul(u, wbarSaved), dSaved))); // −<M⁻¹dy, w̄ δ>
+          const dAlpha = tf.neg(tf.sum(tf.mul(tf.mul(u, wbarSaved), damp(dSaved)))); // −<M⁻¹dy, w̄ R δ>
           // The weight and the linearisation point enter M only: their dependence is not followed.
           return [u, dAlpha, tf.zerosLike(wSaved), tf.zerosLike(wbarSaved), tf.zerosLike(atSaved)];
         },

@@ -6,7 +6,7 @@ import { tf } from '../../engine/tf';
 import { Problem } from '../../tasks/problem';
 import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
-import { dotPerImage, gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
+import { Damping, dotPerImage, gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
@@ -30,6 +30,12 @@ export interface LgnConfig {
   cgIterations: number;
   /** Gradients through the solve: unrolled CG (default) or implicit differentiation (linear operators only: a custom op cannot run autodiff through a segmenter). */
   solveGradient: SolveGradient;
+  /**
+   * The damping operator `R` of the system (`JᵀWJ + α_t w̄ R`): `'identity'` or `'smoothness'`
+   * (`∇ᵀ∇ + 0.01 I`: fills the operator's null space smoothly, so that on super-resolution δ is not
+   * a rescaled gradient). Absent: the identity, so earlier configurations are unchanged.
+   */
+  damping?: Damping;
   /** The damping α (relative to the mean Fisher weight): `softplus(a)`, learned, one per step or shared (default: per step, 0.1 at start). */
   alpha: { init: number; learn: boolean; perStep: boolean };
   /** ε of the stabilised likelihood gradient (as the RIM). */
@@ -60,6 +66,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
     ...(config.blocks !== undefined ? { blocks: config.blocks } : {}),
     cgIterations: config.cgIterations ?? 5,
     solveGradient: config.solveGradient ?? 'unrolled',
+    ...(config.damping !== undefined ? { damping: config.damping } : {}),
     alpha: { init: 0.1, learn: true, perStep: true, ...(config.alpha ?? {}) },
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     useDirection: config.useDirection ?? true,
@@ -77,6 +84,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
   }
   if (out.blocks !== undefined) checkBlocks('LGN', out.blocks);
   if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
+  if (out.damping !== undefined && out.damping !== 'identity' && out.damping !== 'smoothness') throw new Error(`LGN: damping must be 'identity' or 'smoothness', got ${JSON.stringify(out.damping)}`);
   if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
   checkCellGradient('LGN', out.gradient);
   if (!out.useDirection && !out.useGradient) throw new Error('LGN: useDirection and useGradient are both false: the network would see x only');
@@ -88,7 +96,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
  *
  * `x_{t+1} = x_t + Δ_t`, `(Δ_t, s_{t+1}) = N_w([x_t, δ_t, g_t], s_t)`,
  *
- * where `δ_t` solves `(JᵀWJ + α_t w̄ I) δ = JᵀW (y − A(x_t))` by `cgIterations` CG steps
+ * where `δ_t` solves `(JᵀWJ + α_t w̄ R) δ = JᵀW (y − A(x_t))` (R = I, or `∇ᵀ∇ + κ I` with `damping: 'smoothness'`) by `cgIterations` CG steps
  * ({@link gaussNewtonDirection}; J, W from the problem's likelihood, any operator) and `g_t` is
  * the RIM's stabilised gradient (or, with `gradient: 'rms'`, the RMS-normalised one);
  * `α_t = softplus(a_t)` learned per step (or shared); N_w is the RIM-bench cell with `3c` input
@@ -114,6 +122,26 @@ export class Lgn extends ParamOwner implements LearnedSolver {
     const inputs = c.channels * (1 + (c.useDirection ? 1 : 0) + (c.useGradient ? 1 : 0));
     this.cell = new BenchCell(this.params, 'cell/', c.channels, c.features, inputs, c.blocks ?? 0);
     if (c.alpha.learn) this.alphaRaw = this.params.constant('alpha/raw', [c.alpha.perStep ? c.steps : 1], inverseSoftplus(c.alpha.init));
+  }
+
+  /**
+   * The same network with another linear solve: a new {@link Lgn} with these fields changed and a
+   * copy of this one's weights (e.g. how much the CG count or the damping matter at test time,
+   * `npm run evaluate -- … --cg-iterations N --damping smoothness`). The caller disposes both.
+   * @example
+   * const moreCg = lgn.withSolve({ cgIterations: 10 });
+   */
+  withSolve(overrides: Partial<Pick<LgnConfig, 'cgIterations' | 'damping'>>): Lgn {
+    const unknown = Object.keys(overrides).filter((k) => k !== 'cgIterations' && k !== 'damping');
+    if (unknown.length) throw new Error(`LGN.withSolve: only cgIterations and damping can change, got ${unknown.join(', ')}`);
+    const out = new Lgn({ ...this.config, ...overrides });
+    const weights = this.getWeights();
+    try {
+      out.setWeights(weights);
+    } finally {
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+    return out;
   }
 
   /** α_t for t = 1..T (read back; for figures). */
@@ -180,7 +208,7 @@ export class Lgn extends ParamOwner implements LearnedSolver {
         const out = tf.tidy(() => {
           const parts: tf.Tensor4D[] = [x];
           if (c.useDirection) {
-            const direction = gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient });
+            const direction = gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient, damping: c.damping });
             observe?.(x, direction);
             parts.push(direction);
           }
