@@ -21,7 +21,8 @@
  * Learned Gauss–Newton models only: --cg-iterations N and --damping identity|smoothness run the
  * network with another linear solve (same weights; JSON adds `"cg_iterations"` / `"damping"`);
  * --cosines prints, per step, the mean cosine between the GN direction δ_t and the negative
- * likelihood gradient on the model's own iterates (JSON adds `"direction_cosines"`).
+ * likelihood gradient on the model's own iterates (JSON adds `"direction_cosines"`); --ablate
+ * direction|gradient zeroes the network's weights for that input (does it use it? JSON adds `"ablated"`).
  *
  *   npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--json]
  *                          [--model NAME] [--segmenter DIR] [--lambda 1] [--iterations 100]
@@ -46,7 +47,7 @@ import { OptionSpec, parseCommandLine } from './cli';
 import { runSetup } from './setup';
 
 
-const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--steps T] [--ensemble] [--cg-iterations N] [--damping D] [--cosines] [--json] [--out DIR]
+const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--model NAME|DIR] [--steps T] [--ensemble] [--cg-iterations N] [--damping D] [--cosines] [--ablate I] [--json] [--out DIR]
        npm run -s evaluate -- --task denoise --sigma S --images DIR [--quantize] [--gray] [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task deblur [--sigma 2] --images DIR [--model NAME] [--steps T] [--seed N] [--json] [--out DIR]
        npm run -s evaluate -- --task synthesis --labels DIR --out DIR [--method rim|lgd|generator|tv|mean] [--model NAME]
@@ -57,6 +58,7 @@ const USAGE = `usage: npm run -s evaluate -- --task sr --scale S --pairs DIR [--
   --ensemble (sr, denoise, deblur): geometric self-ensemble, the model run on the 8 flips / 90° rotations and averaged (8x the time)
   --cg-iterations N, --damping identity|smoothness (learned Gauss–Newton models): the same weights with another linear solve
   --cosines (learned Gauss–Newton models): per step, the mean cos(δ_t, −∇L) on the model's own iterates
+  --ablate direction|gradient (learned Gauss–Newton models): the network's weights for that input set to zero
   --quantize (denoise): the noisy image rounded to 8 bits (the color table's protocol)
   --seed (denoise, deblur): image i is degraded with seed + i; default the notebooks' protocol (denoise 1000·σ, +500 quantized; deblur 5000)`;
 
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
       'cg-iterations': { type: 'string' },
       damping: { type: 'string' },
       cosines: { type: 'boolean' },
+      ablate: { type: 'string' },
     },
   });
   const v = cli.values;
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
   const cgIterations = cli.integer('cg-iterations', { min: 1 });
   const damping = v.damping as string | undefined;
   if (damping !== undefined && damping !== 'identity' && damping !== 'smoothness') cli.fail(`--damping must be identity or smoothness, got ${JSON.stringify(damping)}`);
+  const ablate = v.ablate as string | undefined;
+  if (ablate !== undefined && ablate !== 'direction' && ablate !== 'gradient') cli.fail(`--ablate must be direction or gradient, got ${JSON.stringify(ablate)}`);
   if (taskName === 'sr') {
     if (scale === undefined) cli.fail('--task sr needs --scale');
     if (!v.pairs) cli.fail('--task sr needs --pairs DIR (files NAME_HR.png / NAME_LR.png)');
@@ -126,15 +131,25 @@ async function main(): Promise<void> {
   const modelName = v.model ?? defaultModel(taskName, channels);
   const model = await loadModelArg(modelName);
   const solveChanged = cgIterations !== undefined || damping !== undefined;
-  if ((solveChanged || v.cosines) && !(model.solver instanceof Lgn)) {
+  if ((solveChanged || v.cosines || ablate) && !(model.solver instanceof Lgn)) {
     model.solver.dispose();
-    const opts = [cgIterations !== undefined ? '--cg-iterations' : '', damping !== undefined ? '--damping' : '', v.cosines ? '--cosines' : ''].filter(Boolean).join(', ');
+    const opts = [cgIterations !== undefined ? '--cg-iterations' : '', damping !== undefined ? '--damping' : '', v.cosines ? '--cosines' : '', ablate ? '--ablate' : ''].filter(Boolean).join(', ');
     cli.fail(`${opts}: for a learned Gauss–Newton model (kind lgn); ${modelName} is a ${model.solver.kind}`);
   }
   if (solveChanged) {
     const changed = (model.solver as Lgn).withSolve({ ...(cgIterations !== undefined ? { cgIterations } : {}), ...(damping !== undefined ? { damping: damping as Damping } : {}) });
     model.solver.dispose();
     model.solver = changed;
+  }
+  if (ablate) {
+    try {
+      const without = (model.solver as Lgn).ablated(ablate as 'direction' | 'gradient');
+      model.solver.dispose();
+      model.solver = without;
+    } catch (err) {
+      model.solver.dispose();
+      cli.fail(`--ablate ${ablate}: ${(err as Error).message}`);
+    }
   }
   try {
     if (taskName !== 'sr' && model.solver.config.channels !== channels) {
@@ -144,7 +159,7 @@ async function main(): Promise<void> {
       );
     }
     const n = pairs?.length ?? images!.length;
-    const variant = [steps !== undefined ? `T=${steps}` : '', cgIterations !== undefined ? `CG=${cgIterations}` : '', damping !== undefined ? `damping ${damping}` : ''].filter(Boolean).join(', ');
+    const variant = [steps !== undefined ? `T=${steps}` : '', cgIterations !== undefined ? `CG=${cgIterations}` : '', damping !== undefined ? `damping ${damping}` : '', ablate ? `no ${ablate} input` : ''].filter(Boolean).join(', ');
     const plain = learnedMethod(model.solver, { name: variant ? `${modelName}, ${variant}` : modelName, steps });
     const method = v.ensemble ? selfEnsembleMethod(plain) : plain;
     const ev = evaluate(task, [method], { dataset: path.basename(dir), pairs, images, seed, keepExamples: v.out ? n : 0, progress: { stream: process.stderr } });
@@ -170,7 +185,7 @@ async function main(): Promise<void> {
     );
     if (v.json) {
       const param = taskName === 'sr' ? { scale } : { sigma: sigma ?? task.sigma * 255, ...(v.quantize ? { quantized: true } : {}), seed };
-      const solve = { ...(cgIterations !== undefined ? { cg_iterations: cgIterations } : {}), ...(damping !== undefined ? { damping } : {}), ...(cosines ? { direction_cosines: cosines } : {}) };
+      const solve = { ...(cgIterations !== undefined ? { cg_iterations: cgIterations } : {}), ...(damping !== undefined ? { damping } : {}), ...(cosines ? { direction_cosines: cosines } : {}), ...(ablate ? { ablated: ablate } : {}) };
       console.log(JSON.stringify({ model: modelName, ...(v.ensemble ? { ensemble: 8 } : {}), ...(steps !== undefined ? { steps } : {}), ...solve, task: taskName, ...param, images: n, psnr: learned.psnr, ssim: learned.ssim, baseline_psnr: baseline.psnr, baseline_ssim: baseline.ssim, seconds }));
     }
   } finally {
@@ -185,7 +200,7 @@ async function synthesis(cli: ReturnType<typeof parseCommandLine<Record<string, 
   const v = cli.values as Record<string, string | boolean | undefined>;
   if (!v.labels) cli.fail('--task synthesis needs --labels DIR (label PNGs, CamVid values 0..11)');
   if (!v.out) cli.fail('--task synthesis needs --out DIR (one PNG per label map)');
-  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize', 'steps', 'cg-iterations', 'damping', 'cosines'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
+  for (const k of ['scale', 'sigma', 'pairs', 'images', 'gray', 'seed', 'ensemble', 'quantize', 'steps', 'cg-iterations', 'damping', 'cosines', 'ablate'] as const) if (v[k] !== undefined) cli.fail(`--task synthesis takes --labels and --out, not --${k}`);
   const methodName = (v.method ?? 'rim') as SynthesisMethodName;
   if (!SYNTHESIS_METHODS.includes(methodName)) cli.fail(`unknown --method ${JSON.stringify(v.method)} (use ${SYNTHESIS_METHODS.join(', ')})`);
   if (v.model !== undefined && (methodName === 'tv' || methodName === 'mean')) cli.fail(`--model is for the learned methods (rim, lgd, generator), not ${methodName}`);

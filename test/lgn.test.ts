@@ -7,7 +7,7 @@ import { RawImage, writeImage } from '../lib/io/image';
 import { Rng } from '../lib/io/rng';
 import { categoricalLikelihood, gaussianLikelihood } from '../lib/likelihoods';
 import { jacobianVectorProduct } from '../lib/solvers/classical/jacobian';
-import { blur, downsample, identity, imresize, nonlinear } from '../lib/operators';
+import { blur, downsample, gaussianKernel, identity, imresize, nonlinear } from '../lib/operators';
 import { cgSolve, createLearnedSolver, dampingApply, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, Rim, saveLearnedSolver, SMOOTHNESS_RIDGE } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
@@ -425,6 +425,82 @@ describe('learned Gauss–Newton', function () {
     full.solver.dispose();
     resumed.solver.dispose();
   });
+  it('ablated zeroes the first convolution\'s weights for one input: without δ, the solve no longer matters; no leak', () => {
+    const before = tf.memory().numTensors;
+    const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 3, seed: 21 });
+    const A = downsample(2);
+    const likelihood = gaussianLikelihood(A, { sigma: 0.05 });
+    const clean = randomImage([1, 8, 8, 1], 22);
+    const y = tf.tidy(() => A.forward(clean));
+    const problem = createProblem({ likelihood, y });
+    const x0 = tf.tidy(() => tf.image.resizeBilinear(y, [8, 8]) as tf.Tensor4D);
+    const last = (s: Lgn) => {
+      const xs = s.run(y, problem, { x0 });
+      const out = xs.pop() as tf.Tensor4D;
+      tf.dispose(xs);
+      return out;
+    };
+    const noDelta = lgn.ablated('direction');
+    const noDeltaOtherSolve = noDelta.withSolve({ cgIterations: 9, damping: 'smoothness' });
+    const otherSolve = lgn.withSolve({ cgIterations: 9, damping: 'smoothness' });
+    const noGradient = lgn.ablated('gradient');
+    const [a, b, full, fullOtherSolve] = [last(noDelta), last(noDeltaOtherSolve), last(lgn), last(otherSolve)];
+    assert.equal(maxAbsDiff(a, b), 0, 'δ has no weight: the solve cannot change the output');
+    assert.ok(maxAbsDiff(full, fullOtherSolve) > 1e-6, 'with its δ weights it does');
+    const kernel = (s: Lgn) => {
+      const w = s.getWeights();
+      const k = w.find((e) => e.name === 'cell/c1/kernel')!.tensor.arraySync() as number[][][][];
+      tf.dispose(w.map((e) => e.tensor));
+      return k;
+    };
+    const [k0, k1, kg] = [kernel(lgn), kernel(noDelta), kernel(noGradient)];
+    const same = (k: number[][][][], zeroed: number) => k.flat(1).forEach((row, i) => row.forEach((inputs, ch) => inputs.forEach((v, o) => assert.ok(v === (ch === zeroed ? 0 : k0.flat(1)[i][ch][o]), `input ${ch}, output ${o}: ${v}`))));
+    same(k1, 1); // inputs [x, δ, g]
+    same(kg, 2);
+    const gOnly = new Lgn({ features: 4, steps: 1, useDirection: false });
+    assert.throws(() => gOnly.ablated('direction'), /built without the direction input/);
+    assert.throws(() => lgn.ablated('x' as never), /input must be 'direction' or 'gradient', got "x"/);
+    [lgn, noDelta, noDeltaOtherSolve, otherSolve, noGradient, gOnly].forEach((s) => s.dispose());
+    tf.dispose([a, b, full, fullOtherSolve, clean, y, x0]);
+    A.dispose();
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  });
+
+  it('directionScale \'stabilised\' feeds δ/(σ² + ε): the raw model with its δ weights times 1/(σ² + ε) computes the same; saved, checked', async () => {
+    const sigma = 0.05;
+    const A = blur(gaussianKernel(5, 1));
+    const likelihood = gaussianLikelihood(A, { sigma });
+    const clean = randomImage([2, 10, 10, 1], 31);
+    const y = tf.tidy(() => A.forward(clean));
+    const problem = createProblem({ likelihood, y });
+    const stab = new Lgn({ features: 4, steps: 2, cgIterations: 4, directionScale: 'stabilised', seed: 32 });
+    const raw = new Lgn({ features: 4, steps: 2, cgIterations: 4, seed: 32 });
+    const eps = tf.tidy(() => tf.softplus(stab.getWeights().find((w) => w.name === 'epsilon/raw')!.tensor).dataSync()[0]);
+    const k = 1 / (sigma * sigma + eps);
+    const weights = stab.getWeights().map((w) => (w.name === 'cell/c1/kernel' ? { name: w.name, tensor: tf.tidy(() => tf.mul(w.tensor, tf.reshape(tf.tensor1d([1, k, 1]), [1, 1, 3, 1]))) } : w));
+    raw.setWeights(weights);
+    tf.dispose(weights.map((w) => w.tensor));
+    const last = (s: Lgn) => {
+      const xs = s.run(y, problem, { x0: y });
+      const out = xs.pop() as tf.Tensor4D;
+      tf.dispose(xs);
+      return out;
+    };
+    const [a, b] = [last(stab), last(raw)];
+    const scale = tf.tidy(() => tf.max(tf.abs(a)).dataSync()[0]);
+    assert.ok(maxAbsDiff(a, b) < 1e-4 * scale, `stabilised vs rescaled raw: ${maxAbsDiff(a, b)}`);
+    assert.equal('directionScale' in raw.config, false, 'absent: raw, earlier configs unchanged');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lgd-lgn-scale-'));
+    await saveLearnedSolver(stab, dir);
+    const back = (await loadLearnedSolver(dir)) as Lgn;
+    assert.equal(back.config.directionScale, 'stabilised');
+    assert.throws(() => new Lgn({ directionScale: 'unit' as never }), /LGN: directionScale must be 'raw' or 'stabilised', got "unit"/);
+    [stab, raw, back].forEach((s) => s.dispose());
+    tf.dispose([a, b, clean, y]);
+    A.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('withSolve keeps the weights and changes the solve; npm run evaluate --cg-iterations / --damping / --cosines say so, and refuse a RIM', async () => {
     const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 3, seed: 12 });
     const other = lgn.withSolve({ cgIterations: 7, damping: 'smoothness' });
@@ -468,12 +544,21 @@ describe('learned Gauss–Newton', function () {
       cos.forEach((v) => assert.ok(v > 0 && v <= 1 + 1e-6, `cosine ${v}`));
       assert.equal(p.cg_iterations, undefined);
       assert.notEqual(c.psnr, p.psnr, 'another solve, another output');
+      const ablated = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--ablate', 'direction', '--json'], models);
+      assert.equal(ablated.status, 0, ablated.stderr);
+      assert.match(ablated.stdout, /tiny_lgn, no direction input \d+\.\d\d dB/);
+      const ablatedOtherSolve = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--ablate', 'direction', '--damping', 'smoothness', '--json'], models);
+      assert.equal(last(ablated).ablated, 'direction');
+      assert.equal(last(ablatedOtherSolve).psnr, last(ablated).psnr, 'without δ weights the damping does not matter');
       const bad = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_rim', '--cg-iterations', '4'], models);
       assert.equal(bad.status, 2, 'a usage error');
       assert.match(bad.stderr, /--cg-iterations: for a learned Gauss–Newton model \(kind lgn\); tiny_rim is a rim/);
       const badDamping = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_lgn', '--damping', 'tv'], models);
       assert.equal(badDamping.status, 2, 'a usage error');
       assert.match(badDamping.stderr, /--damping must be identity or smoothness, got "tv"/);
+      const badAblate = evaluateCli(['--task', 'sr', '--scale', '3', '--pairs', pairs, '--model', 'tiny_rim', '--ablate', 'direction'], models);
+      assert.equal(badAblate.status, 2, 'a usage error');
+      assert.match(badAblate.stderr, /--ablate: for a learned Gauss–Newton model \(kind lgn\); tiny_rim is a rim/);
     } finally {
       lgn.dispose();
       fs.rmSync(tmp, { recursive: true, force: true });

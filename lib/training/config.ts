@@ -177,6 +177,7 @@ const lgnSchema = z
     cgIterations: posInt.optional(),
     solveGradient: z.enum(['unrolled', 'implicit']).optional(),
     damping: z.enum(['identity', 'smoothness']).optional(),
+    directionScale: z.enum(['raw', 'stabilised']).optional(),
     alpha: z.object({ init: z.number().positive().optional(), learn: z.boolean().optional(), perStep: z.boolean().optional() }).strict().optional(),
     epsilon: epsilonSchema.optional(),
     useDirection: z.boolean().optional(),

@@ -3,9 +3,10 @@
  * of a plain gradient (after Burger & Kaltenbacher's iteratively regularised Gauss–Newton).
  */
 import { tf } from '../../engine/tf';
+import { Likelihood } from '../../likelihoods/types';
 import { Problem } from '../../tasks/problem';
 import { checkBlocks } from './conv';
-import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, inverseSoftplus, startPoint } from './data_term';
+import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, fisherWeightOnImageGrid, inverseSoftplus, startPoint } from './data_term';
 import { Damping, dotPerImage, gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
 import { ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
@@ -36,6 +37,15 @@ export interface LgnConfig {
    * a rescaled gradient). Absent: the identity, so earlier configurations are unchanged.
    */
   damping?: Damping;
+  /**
+   * How δ_t is scaled for the network: `'raw'` (absent: as solved, the earlier models) or
+   * `'stabilised'`, `δ·W/(1 + εW)` with the Fisher weight W and the learned ε of the stabilised
+   * gradient (for the Gaussian `δ/(σ² + ε)`), so that δ and the gradient input
+   * `Aᵀ(y − Ax)/(σ² + ε)` have the same scale. Raw, δ is hundreds of times smaller than the
+   * gradient input (at σ = 2/255: σ² + ε ≈ 0.002), and a network started with zero δ weights
+   * never learns to use it (Adam moves a weight by about the learning rate per step).
+   */
+  directionScale?: 'raw' | 'stabilised';
   /** The damping α (relative to the mean Fisher weight): `softplus(a)`, learned, one per step or shared (default: per step, 0.1 at start). */
   alpha: { init: number; learn: boolean; perStep: boolean };
   /** ε of the stabilised likelihood gradient (as the RIM). */
@@ -67,6 +77,7 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
     cgIterations: config.cgIterations ?? 5,
     solveGradient: config.solveGradient ?? 'unrolled',
     ...(config.damping !== undefined ? { damping: config.damping } : {}),
+    ...(config.directionScale !== undefined ? { directionScale: config.directionScale } : {}),
     alpha: { init: 0.1, learn: true, perStep: true, ...(config.alpha ?? {}) },
     epsilon: { ...DEFAULT_EPSILON, ...(config.epsilon ?? {}) },
     useDirection: config.useDirection ?? true,
@@ -85,10 +96,22 @@ export function resolveLgnConfig(config: Partial<LgnConfig> = {}): LgnConfig {
   if (out.blocks !== undefined) checkBlocks('LGN', out.blocks);
   if (out.solveGradient !== 'unrolled' && out.solveGradient !== 'implicit') throw new Error(`LGN: solveGradient must be 'unrolled' or 'implicit', got ${JSON.stringify(out.solveGradient)}`);
   if (out.damping !== undefined && out.damping !== 'identity' && out.damping !== 'smoothness') throw new Error(`LGN: damping must be 'identity' or 'smoothness', got ${JSON.stringify(out.damping)}`);
+  if (out.directionScale !== undefined && out.directionScale !== 'raw' && out.directionScale !== 'stabilised') throw new Error(`LGN: directionScale must be 'raw' or 'stabilised', got ${JSON.stringify(out.directionScale)}`);
   if (!(out.alpha.init > 0)) throw new Error(`LGN: alpha.init must be > 0, got ${out.alpha.init}`);
   checkCellGradient('LGN', out.gradient);
   if (!out.useDirection && !out.useGradient) throw new Error('LGN: useDirection and useGradient are both false: the network would see x only');
   return out;
+}
+
+/**
+ * `v·W/(1 + εW)`, the scale of the stabilised gradient (W the likelihood's Fisher weight on the
+ * image grid, as `stabilisedLogLikelihoodGradient` in data_term.ts uses it): the `'stabilised'` direction scale.
+ */
+function stabilisedScale(likelihood: Likelihood, x: tf.Tensor4D, v: tf.Tensor4D, eps: tf.Scalar): tf.Tensor4D {
+  return tf.tidy(() => {
+    const w = fisherWeightOnImageGrid(likelihood, x);
+    return tf.div(tf.mul(v, w), tf.add(1, tf.mul(eps, w))) as tf.Tensor4D;
+  });
 }
 
 /**
@@ -138,6 +161,43 @@ export class Lgn extends ParamOwner implements LearnedSolver {
     const weights = this.getWeights();
     try {
       out.setWeights(weights);
+    } finally {
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+    return out;
+  }
+
+  /**
+   * A test-time ablation: the same network with the first convolution's weights for one input
+   * (`'direction'` δ_t or `'gradient'` g_t) set to zero, so that it computes what it would with that
+   * input always zero. A network that ignores an input gives (nearly) its own outputs back; e.g. on
+   * SR ×3 the learned GN models, started from a RIM with a zero δ channel, never learned to use δ
+   * (`npm run evaluate -- … --ablate direction`). The caller disposes both.
+   * @example
+   * const noDelta = lgn.ablated('direction');
+   */
+  ablated(input: 'direction' | 'gradient'): Lgn {
+    const c = this.config;
+    if (input !== 'direction' && input !== 'gradient') throw new Error(`LGN.ablated: input must be 'direction' or 'gradient', got ${JSON.stringify(input)}`);
+    if (input === 'direction' ? !c.useDirection : !c.useGradient) throw new Error(`LGN.ablated: this LGN is built without the ${input} input`);
+    const from = c.channels * (input === 'direction' ? 1 : 1 + (c.useDirection ? 1 : 0)); // inputs are [x, δ?, g?]
+    const out = new Lgn(c);
+    const weights = this.getWeights();
+    const name = 'cell/c1/kernel';
+    try {
+      const kernel = weights.find((w) => w.name === name);
+      if (!kernel || kernel.tensor.rank !== 4) throw new Error(`LGN.ablated: no 4-D ${name} among the weights`);
+      const k = kernel.tensor;
+      kernel.tensor = tf.tidy(() => {
+        const inChannels = k.shape[2] as number;
+        const keep = Array.from({ length: inChannels }, (_, i) => (i >= from && i < from + c.channels ? 0 : 1));
+        return tf.mul(k, tf.reshape(tf.tensor1d(keep), [1, 1, inChannels, 1]));
+      });
+      k.dispose();
+      out.setWeights(weights);
+    } catch (err) {
+      out.dispose();
+      throw err;
     } finally {
       tf.dispose(weights.map((w) => w.tensor));
     }
@@ -210,7 +270,7 @@ export class Lgn extends ParamOwner implements LearnedSolver {
           if (c.useDirection) {
             const direction = gaussNewtonDirection(problem.likelihood, x, y, this.alphaAt(t), { iterations: c.cgIterations, gradient: c.solveGradient, damping: c.damping });
             observe?.(x, direction);
-            parts.push(direction);
+            parts.push(c.directionScale === 'stabilised' ? stabilisedScale(problem.likelihood, x, direction, this.epsilon.value()) : direction);
           }
           if (c.useGradient) parts.push(cellGradient(c.gradient, problem.likelihood, x, y, this.epsilon));
           const input = tf.concat(parts, 3) as tf.Tensor4D; // [b, h, w, 2c or 3c]
