@@ -11,6 +11,7 @@ import { blur, downsample, gaussianKernel, identity, imresize, nonlinear } from 
 import { cgSolve, createLearnedSolver, dampingApply, gaussNewtonDirection, initialiseFromModel, Lgn, loadLearnedSolver, Rim, saveLearnedSolver, SMOOTHNESS_RIDGE } from '../lib/solvers/learned';
 import { createProblem } from '../lib/tasks/problem';
 import { trainLearnedSolver, TrainConfigInput } from '../lib/training';
+import { directionAblationFigure, evaluate, gnDirectionAblation, learnedMethod, superResolutionTask } from '../lib/experiments';
 import { evaluateCli } from './helpers/cli';
 import { maxAbsDiff } from './helpers/tensors';
 
@@ -499,6 +500,35 @@ describe('learned Gauss–Newton', function () {
     tf.dispose([a, b, clean, y]);
     A.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gnDirectionAblation measures the model with and without its δ weights on the same measurements; its figure has one bar per model', () => {
+    const before = tf.memory().numTensors;
+    const lgn = new Lgn({ features: 4, steps: 2, cgIterations: 3, seed: 41 });
+    const task = superResolutionTask({ scale: 2 });
+    const hr = tf.tidy(() => tf.add(0.5, tf.mul(0.3, tf.sin(tf.mul(tf.range(0, 16 * 16), 0.05)))).reshape([1, 16, 16, 1]) as tf.Tensor4D);
+    const lr = tf.tidy(() => imresize(hr, 1 / 2, { quantize: true }));
+    const pairs = [{ name: 'a', hr, lr }];
+    const a = gnDirectionAblation(lgn, task, { pairs });
+    const noDelta = lgn.ablated('direction');
+    const plain = evaluate(task, [learnedMethod(lgn), learnedMethod(noDelta)], { dataset: 'check', pairs, keepExamples: 0, progress: false });
+    assert.ok(Math.abs(a.withDirection - (plain.rows[1].psnr as number)) < 1e-9);
+    assert.ok(Math.abs(a.withoutDirection - (plain.rows[2].psnr as number)) < 1e-9);
+    assert.notEqual(a.withDirection, a.withoutDirection, 'random δ weights matter');
+    const rim = new Rim({ features: 4, steps: 2 });
+    assert.throws(() => gnDirectionAblation(rim, task, { pairs }), /a learned Gauss–Newton solver is needed, got a rim/);
+    const fig = directionAblationFigure([{ name: 'm (Set5 x3)', ...a }]);
+    const bar = fig.data[0] as { type: string; x: string[]; y: number[] };
+    assert.equal(bar.type, 'bar');
+    assert.deepEqual(bar.x, ['m (Set5 x3)']);
+    assert.ok(Math.abs(bar.y[0] - (a.withDirection - a.withoutDirection)) < 5e-4);
+    const layout = fig.layout as { xaxis: { title: { text: string } }; yaxis: { title: { text: string } } };
+    assert.match(layout.yaxis.title.text, /PSNR with δ − PSNR without δ \(dB\)/);
+    assert.ok(layout.xaxis.title.text.length > 0);
+    assert.throws(() => directionAblationFigure([]), /no models/);
+    [lgn, noDelta, rim].forEach((s) => s.dispose());
+    tf.dispose([hr, lr]);
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind');
   });
 
   it('withSolve keeps the weights and changes the solve; npm run evaluate --cg-iterations / --damping / --cosines say so, and refuse a RIM', async () => {
