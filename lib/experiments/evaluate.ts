@@ -303,7 +303,7 @@ export function gnDirectionAblation(
   if (!(solver instanceof Lgn)) throw new Error(`gnDirectionAblation: a learned Gauss–Newton solver is needed, got a ${solver.kind}`);
   const without = solver.ablated('direction');
   try {
-    const ev = evaluate(task, [learnedMethod(solver, { name: 'with δ', curveSteps: solver.config.steps }), learnedMethod(without, { name: 'without δ', curveSteps: without.config.steps })], {
+    const ev = evaluate(task, [learnedMethod(solver, { name: 'with δ' }), learnedMethod(without, { name: 'without δ' })], {
       dataset: data.dataset ?? 'ablation',
       ...(data.pairs ? { pairs: data.pairs } : { images: data.images ?? [] }),
       ...(data.seed !== undefined ? { seed: data.seed } : {}),

@@ -8,7 +8,7 @@ import { Problem } from '../../tasks/problem';
 import { checkBlocks } from './conv';
 import { CellGradient, cellGradient, checkCellGradient, DEFAULT_EPSILON, Epsilon, EpsilonConfig, fisherWeightOnImageGrid, inverseSoftplus, startPoint } from './data_term';
 import { Damping, dotPerImage, gaussNewtonDirection, gaussNewtonRightHandSide, SolveGradient } from './gauss_newton_direction';
-import { ParamOwner, ParamSet } from './params';
+import { NamedTensor, ParamOwner, ParamSet } from './params';
 import { BenchCell } from './rim_cell';
 import { LearnedSolver, RunOptions } from './types';
 
@@ -157,14 +157,7 @@ export class Lgn extends ParamOwner implements LearnedSolver {
   withSolve(overrides: Partial<Pick<LgnConfig, 'cgIterations' | 'damping'>>): Lgn {
     const unknown = Object.keys(overrides).filter((k) => k !== 'cgIterations' && k !== 'damping');
     if (unknown.length) throw new Error(`LGN.withSolve: only cgIterations and damping can change, got ${unknown.join(', ')}`);
-    const out = new Lgn({ ...this.config, ...overrides });
-    const weights = this.getWeights();
-    try {
-      out.setWeights(weights);
-    } finally {
-      tf.dispose(weights.map((w) => w.tensor));
-    }
-    return out;
+    return this.copy({ ...this.config, ...overrides });
   }
 
   /**
@@ -181,10 +174,8 @@ export class Lgn extends ParamOwner implements LearnedSolver {
     if (input !== 'direction' && input !== 'gradient') throw new Error(`LGN.ablated: input must be 'direction' or 'gradient', got ${JSON.stringify(input)}`);
     if (input === 'direction' ? !c.useDirection : !c.useGradient) throw new Error(`LGN.ablated: this LGN is built without the ${input} input`);
     const from = c.channels * (input === 'direction' ? 1 : 1 + (c.useDirection ? 1 : 0)); // inputs are [x, δ?, g?]
-    const out = new Lgn(c);
-    const weights = this.getWeights();
     const name = 'cell/c1/kernel';
-    try {
+    return this.copy(c, (weights) => {
       const kernel = weights.find((w) => w.name === name);
       if (!kernel || kernel.tensor.rank !== 4) throw new Error(`LGN.ablated: no 4-D ${name} among the weights`);
       const k = kernel.tensor;
@@ -194,6 +185,18 @@ export class Lgn extends ParamOwner implements LearnedSolver {
         return tf.mul(k, tf.reshape(tf.tensor1d(keep), [1, 1, inChannels, 1]));
       });
       k.dispose();
+    });
+  }
+
+  /**
+   * A new {@link Lgn} of `config` holding a copy of this one's weights, after `edit` (which may
+   * replace tensors in the list, disposing the ones it replaces); disposed again if that fails.
+   */
+  private copy(config: LgnConfig, edit?: (weights: NamedTensor[]) => void): Lgn {
+    const out = new Lgn(config);
+    const weights = this.getWeights();
+    try {
+      edit?.(weights);
       out.setWeights(weights);
     } catch (err) {
       out.dispose();
